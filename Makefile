@@ -1,0 +1,69 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# Out-of-tree build of the WireGuard module and of wg(8), and the entry points
+# for tests and the demo.  `make help` lists the targets.
+
+SHELL := /bin/bash
+TOP := $(abspath .)
+KVER ?= $(shell . $(TOP)/selftests/wireguard/qemu/kver.sh && wg_default_kver)
+KDIR ?= /lib/modules/$(KVER)/build
+DEBUG ?= 0
+# W=1 by default: the module must stay free of its extra warnings.
+W ?= 1
+
+BUILD := $(TOP)/build/$(KVER)$(if $(filter 1,$(DEBUG)),-debug)
+MODDIR := $(BUILD)/wireguard
+DRIVER := $(TOP)/drivers/net/wireguard
+KBUILD_ARGS := -C $(KDIR) M=$(MODDIR) WG_UAPI_INCLUDE=$(TOP)/include \
+	CONFIG_WIREGUARD=m $(if $(filter 1,$(DEBUG)),CONFIG_WIREGUARD_DEBUG=y) W=$(W)
+
+.PHONY: all module wg install modules_install check check-debug demo deps \
+	clean help tree
+
+all: module wg
+
+# Each kernel (and debug flavour) builds in its own tree of links to the
+# sources, so that builds for several kernels never share objects.
+tree:
+	@test -n "$(KVER)" || { echo "No Debian 6.12 kernel headers found: run 'make deps' or give KVER=" >&2; exit 1; }
+	@test -e $(KDIR)/Makefile || { echo "No kernel build tree at $(KDIR): install linux-headers-$(KVER) or give KDIR=" >&2; exit 1; }
+	@mkdir -p $(MODDIR)/selftest
+	@for f in $(DRIVER)/*.[ch] $(DRIVER)/Makefile $(DRIVER)/Kconfig; do \
+		ln -sf $$f $(MODDIR)/; done
+	@for f in $(DRIVER)/selftest/*; do [ -e "$$f" ] && ln -sf $$f $(MODDIR)/selftest/; done; true
+	@find -L $(MODDIR) -maxdepth 2 -type l -exec rm -f {} +
+
+module: tree
+	$(MAKE) $(KBUILD_ARGS) modules
+	@echo "Built $(MODDIR)/wireguard.ko for $(KVER)$(if $(filter 1,$(DEBUG)), (debug))"
+
+wg:
+	$(MAKE) -C tools/wg
+
+install: modules_install
+	$(MAKE) -C tools/wg install
+
+modules_install: module
+	$(MAKE) $(KBUILD_ARGS) INSTALL_MOD_DIR=updates modules_install
+	depmod -a $(KVER)
+
+# Sets up what it needs, builds for every kernel, runs every test.
+check:
+	@selftests/wireguard/check.sh
+
+demo:
+	@selftests/wireguard/demo.sh
+
+deps:
+	@selftests/wireguard/install-deps.sh
+
+clean:
+	rm -rf build
+	-$(MAKE) -C tools/wg clean
+
+help:
+	@echo "make [KVER=release] [DEBUG=1]  build wireguard.ko (default: newest Debian 6.12) and wg"
+	@echo "make install                   install both (module into /lib/modules/KVER/updates)"
+	@echo "make demo                      boot a VM and show a tunnel between two namespaces"
+	@echo "make check                     install what is missing, build, run every test"
+	@echo "make deps                      only install the Debian packages the tests need"

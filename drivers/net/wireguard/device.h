@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The WireGuard network device: one per "ip link add ... type wireguard".
+ */
+#ifndef _WG_DEVICE_H
+#define _WG_DEVICE_H
+
+#include <linux/bits.h>
+#include <linux/list.h>
+#include <linux/mutex.h>
+#include <linux/netdevice.h>
+#include <net/net_namespace.h>
+
+#include "allowedips.h"
+#include "noise.h"
+
+struct pubkey_hashtable;
+
+/* Upper bound on peers per device, so that a config cannot eat the host. */
+#define WG_MAX_PEERS_PER_DEVICE BIT(20)
+
+struct wg_device {
+	struct net_device *dev;
+
+	/*
+	 * The one lock for configuration writers: peers, keys, ports and the
+	 * allowedips trie change only under it.  The packet path reads under
+	 * RCU and never takes it.
+	 */
+	struct mutex device_update_lock;
+
+	/* Every change under device_update_lock bumps this; dumps compare. */
+	u64 device_update_gen;
+
+	struct noise_static_identity static_identity;
+	struct list_head peer_list;
+	unsigned int num_peers;
+	u64 peer_id_counter;
+	struct pubkey_hashtable *peer_hashtable;
+	struct allowedips peer_allowedips;
+
+	/* The namespace the device was created in; its sockets live there. */
+	struct net *creating_net;
+
+	u32 fwmark;
+	u16 incoming_port;
+
+	/* In the global list of devices, for namespace teardown. */
+	struct list_head device_list;
+};
+
+bool wg_is_device(const struct net_device *dev);
+int wg_device_init(void);
+void wg_device_uninit(void);
+
+#endif /* _WG_DEVICE_H */

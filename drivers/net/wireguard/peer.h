@@ -1,0 +1,88 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * A peer of a WireGuard device: its identity, its configuration and what the
+ * data path counts for it.
+ */
+#ifndef _WG_PEER_H
+#define _WG_PEER_H
+
+#include <linux/kref.h>
+#include <linux/list.h>
+#include <linux/mutex.h>
+#include <linux/netdevice.h>
+#include <linux/rcupdate.h>
+#include <linux/spinlock.h>
+#include <linux/in.h>
+#include <linux/in6.h>
+#include <linux/time64.h>
+
+#include "noise.h"
+
+struct wg_device;
+
+/* Where a peer is reached: its address, and the local address we use. */
+struct endpoint {
+	union {
+		struct sockaddr addr;
+		struct sockaddr_in addr4;
+		struct sockaddr_in6 addr6;
+	};
+	union {
+		struct in_addr src4;
+		int src_if6;	/* scope of the IPv6 source */
+	};
+};
+
+struct wg_peer {
+	struct wg_device *device;
+
+	/* In device->peer_list; written under device->device_update_lock. */
+	struct list_head peer_list;
+	/* Our prefixes in the device's allowedips; under the same lock. */
+	struct list_head allowedips_list;
+	/* In the device's public key table (peerlookup.c). */
+	struct hlist_node pubkey_hash;
+
+	u8 public_key[NOISE_PUBLIC_KEY_LEN];
+	u8 preshared_key[NOISE_SYMMETRIC_KEY_LEN];
+
+	rwlock_t endpoint_lock;
+	struct endpoint endpoint;
+
+	u16 persistent_keepalive_interval;	/* seconds, 0 = off */
+
+	/* Counted by the data path; read without locks for the dump. */
+	u64 rx_bytes;
+	u64 tx_bytes;
+	struct timespec64 last_handshake;	/* wall clock, 0 = never */
+
+	/* Creation order, so that dumps list peers in a stable order. */
+	u64 internal_id;
+	/* device_update_gen of the last device-wide replace that listed us. */
+	u64 config_mark;
+	/* Set once the peer left the device; it only waits for RCU. */
+	bool is_dead;
+
+	struct kref refcount;
+	struct rcu_head rcu;
+};
+
+struct wg_peer *wg_peer_create(struct wg_device *wg,
+			       const u8 public_key[NOISE_PUBLIC_KEY_LEN],
+			       const u8 preshared_key[NOISE_SYMMETRIC_KEY_LEN]);
+void wg_peer_remove(struct wg_peer *peer);
+void wg_peer_remove_all(struct wg_device *wg);
+
+struct wg_peer *wg_peer_get_maybe_zero(struct wg_peer *peer);
+static inline struct wg_peer *wg_peer_get(struct wg_peer *peer)
+{
+	kref_get(&peer->refcount);
+	return peer;
+}
+
+void wg_peer_put(struct wg_peer *peer);
+
+int wg_peer_init(void);
+void wg_peer_uninit(void);
+
+#endif /* _WG_PEER_H */

@@ -1,0 +1,160 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# `make check`: installs what is missing, builds for every kernel, runs the
+# userspace tests and the VM selftests on Debian's 6.12 and 6.1, and ends
+# with "N passed, N failed[, N skipped]".  Exit status non-zero on failure.
+#
+#   WG_CHECK_KERNELS="6.12 6.1"   the kernel series to test (default both)
+#   WG_CHECK_QUICK=1              skip the slow static checks
+set -u
+
+top=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$top" || exit 1
+. selftests/wireguard/qemu/kver.sh
+
+results=$top/build/check
+rm -rf "$results"
+mkdir -p "$results"
+passed=0 failed=0 skipped=0
+start_all=$(date +%s)
+
+pass() { passed=$((passed + 1)); echo "PASS: $*"; }
+fail() { failed=$((failed + 1)); echo "FAIL: $*"; }
+
+# step NAME LOG command...: one check, its output kept in LOG and shown
+# (the end of it) when it fails.
+step()
+{
+	local name=$1 log=$results/$2 t0=$SECONDS
+	shift 2
+	if "$@" >"$log" 2>&1; then
+		pass "$name ($((SECONDS - t0))s)"
+	else
+		fail "$name ($((SECONDS - t0))s), log: $log"
+		tail -n 40 "$log" | sed 's/^/    /'
+		return 1
+	fi
+}
+
+# Counts the TAP results of one file.
+count_tap()
+{
+	local file=$1 line
+	while IFS= read -r line; do
+		case $line in
+		"not ok"*) fail "${line#not ok }" ;;
+		"ok "*"# SKIP"*) skipped=$((skipped + 1)); echo "SKIP: ${line#ok }" ;;
+		"ok "*) passed=$((passed + 1)) ;;
+		esac
+	done <"$file"
+}
+
+# Adds a "N passed, N failed[, N skipped]" summary printed by a sub-suite.
+count_summary()
+{
+	local line p f s
+	line=$(grep -E '^([A-Za-z-]+: )?[0-9]+ passed, [0-9]+ failed' "$1" | tail -n 1)
+	[ -n "$line" ] || return 1
+	p=$(sed -E 's/.*\b([0-9]+) passed.*/\1/' <<<"$line")
+	f=$(sed -E 's/.*\b([0-9]+) failed.*/\1/' <<<"$line")
+	s=$(sed -nE 's/.*\b([0-9]+) skipped.*/\1/p' <<<"$line")
+	passed=$((passed + p)) failed=$((failed + f)) skipped=$((skipped + ${s:-0}))
+	echo "     ($line)"
+}
+
+no_warnings()
+{
+	local log=$1
+	shift
+	"$@" >"$log.raw" 2>&1 || { cat "$log.raw"; return 1; }
+	cat "$log.raw"
+	! grep -E 'warning:|error:' "$log.raw"
+}
+
+echo "== setup"
+step "Debian packages present" deps.log selftests/wireguard/install-deps.sh || {
+	echo "$passed passed, $failed failed"
+	exit 1
+}
+
+kvers=()
+for series in ${WG_CHECK_KERNELS:-6.12 6.1}; do
+	k=$(wg_newest_kver "$series")
+	if [ -z "$k" ]; then
+		fail "no Debian $series kernel with headers installed"
+		continue
+	fi
+	kvers+=("$k")
+done
+
+echo "== build"
+for k in "${kvers[@]}"; do
+	step "module builds for $k with W=1 and no warnings" build-$k.log \
+		no_warnings "$results/build-$k.log" make -s module KVER="$k" W=1
+done
+main=${kvers[0]:-}
+if [ -n "$main" ]; then
+	step "module builds for $main with CONFIG_WIREGUARD_DEBUG" build-debug.log \
+		no_warnings "$results/build-debug.log" make -s module KVER="$main" DEBUG=1 W=1
+fi
+if [ "${WG_CHECK_QUICK:-0}" != 1 ] && [ -n "$main" ]; then
+	step "sparse (C=2) finds nothing in our code" sparse.log \
+		no_warnings "$results/sparse.log" make -s module KVER="$main" C=2
+	step "checkpatch --strict is clean on our files" checkpatch.log \
+		selftests/wireguard/checkpatch.sh
+fi
+if [ -e tools/wg/Makefile ]; then
+	step "wg builds" wg-build.log make -C tools/wg
+	if step "wg unit tests" wg-test.log make -C tools/wg test; then
+		count_summary "$results/wg-test.log"
+	fi
+	if [ "${WG_CHECK_QUICK:-0}" != 1 ] && grep -q '^fuzz:' tools/wg/Makefile; then
+		step "wg fuzz targets, short run" wg-fuzz.log make -C tools/wg fuzz
+	fi
+fi
+
+echo "== selftests in the VM"
+for k in "${kvers[@]}"; do
+	mod=$top/build/$k/wireguard/wireguard.ko
+	if [ ! -e "$mod" ]; then
+		fail "VM selftests on $k: no module was built"
+		continue
+	fi
+	out=$results/vm-$k
+	t0=$SECONDS
+	selftests/wireguard/qemu/run-vm.sh -q -k "$k" -t 1800 -m 4G -o "$out" \
+		-l "$results/console-$k.log" -- bash selftests/wireguard/run-tests.sh "$mod"
+	rc=$?
+	for tap in "$out"/*.tap; do
+		[ -e "$tap" ] || continue
+		echo "   $(basename "$tap") on $k"
+		count_tap "$tap"
+	done
+	if [ "$rc" = 0 ]; then
+		pass "VM run on $k ($((SECONDS - t0))s)"
+	else
+		fail "VM run on $k exited $rc ($((SECONDS - t0))s), console: $results/console-$k.log"
+	fi
+done
+
+if [ -n "$main" ]; then
+	mod=$top/build/$main-debug/wireguard/wireguard.ko
+	out=$results/vm-$main-debug
+	t0=$SECONDS
+	if selftests/wireguard/qemu/run-vm.sh -q -k "$main" -t 900 -o "$out" \
+		-l "$results/console-debug.log" -- bash selftests/wireguard/run-tests.sh "$mod" selftest.sh; then
+		pass "debug build: in-kernel self-tests on $main ($((SECONDS - t0))s)"
+	else
+		fail "debug build: in-kernel self-tests on $main, console: $results/console-debug.log"
+	fi
+	for tap in "$out"/*.tap; do
+		[ -e "$tap" ] && count_tap "$tap"
+	done
+fi
+
+echo "== done in $(($(date +%s) - start_all))s"
+summary="$passed passed, $failed failed"
+[ "$skipped" -gt 0 ] && summary+=", $skipped skipped"
+echo "$summary"
+[ "$failed" = 0 ]

@@ -1,0 +1,37 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Installs the Debian packages that building and testing need, when missing:
+# both kernels (image and headers), QEMU, busybox for the initramfs, libmnl
+# for wg, and the real third-party programs the tests drive.
+set -eu
+
+packages=(
+	build-essential bc kmod cpio xz-utils zstd gzip
+	linux-image-6.12-amd64 linux-headers-6.12-amd64
+	linux-image-amd64 linux-headers-amd64
+	qemu-system-x86 busybox-static
+	libmnl-dev pkg-config clang
+	iproute2 iputils-ping iperf3 netcat-openbsd
+	wireguard-go wireguard-tools
+	python3 python3-pyroute2
+	sparse
+)
+# The kernel source is only for checkpatch and the debug-kernel lane.
+[ "${WG_NEED_SOURCE:-1}" = 1 ] && packages+=(linux-source-6.12)
+
+missing=()
+for p in "${packages[@]}"; do
+	dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed$' ||
+		missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" != 0 ]; then
+	echo "install-deps: missing packages, and not root to install them: ${missing[*]}" >&2
+	exit 1
+fi
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q >/dev/null
+apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null

@@ -1,0 +1,119 @@
+# SPDX-License-Identifier: GPL-2.0
+# Sourced by the selftests: TAP output, our module, namespaces.
+#
+# Each test script prints TAP ("ok N - what", "not ok N - what",
+# "ok N - what # SKIP why") and exits non-zero when a test failed.
+# WG_MODULE names the wireguard.ko to test (run-tests.sh sets it).
+
+tap_n=0
+tap_failed=0
+
+tap_plan_end()
+{
+	echo "1..$tap_n"
+	[ "$tap_failed" = 0 ]
+}
+
+ok()
+{
+	tap_n=$((tap_n + 1))
+	echo "ok $tap_n - $*"
+}
+
+not_ok()
+{
+	tap_n=$((tap_n + 1))
+	tap_failed=$((tap_failed + 1))
+	echo "not ok $tap_n - $*"
+}
+
+skip()
+{
+	tap_n=$((tap_n + 1))
+	echo "ok $tap_n - $1 # SKIP $2"
+}
+
+# check "what" command...: one test, passing when the command succeeds.
+# The command's output is shown (as TAP comments) only when it fails.
+check()
+{
+	local what=$1 out
+	shift
+	if out=$("$@" 2>&1); then
+		ok "$what"
+	else
+		not_ok "$what"
+		diag "$out"
+		diag "command: $*"
+	fi
+}
+
+# check_fails "what" command...: passing when the command fails.
+check_fails()
+{
+	local what=$1 out
+	shift
+	if out=$("$@" 2>&1); then
+		not_ok "$what"
+		diag "unexpected success: $*"
+		diag "$out"
+	else
+		ok "$what"
+	fi
+}
+
+diag()
+{
+	[ -n "$*" ] && printf '%s\n' "$*" | sed 's/^/# /'
+	return 0
+}
+
+# Load our module (never the stock one): its dependencies through modprobe,
+# then the module itself with insmod.
+load_wireguard()
+{
+	local dep
+	[ -n "${WG_MODULE:-}" ] && [ -r "$WG_MODULE" ] || {
+		echo "load_wireguard: WG_MODULE='${WG_MODULE:-}' is not readable" >&2
+		return 1
+	}
+	for dep in $(modinfo -F depends "$WG_MODULE" | tr , ' '); do
+		modprobe "$dep" || return 1
+	done
+	insmod "$WG_MODULE" "$@"
+}
+
+unload_wireguard()
+{
+	rmmod wireguard
+}
+
+wireguard_loaded()
+{
+	[ -d /sys/module/wireguard ]
+}
+
+# Namespaces: n0 runs a command in namespace $netns0, and so on.
+netns0="wg-test-$$-0"
+netns1="wg-test-$$-1"
+netns2="wg-test-$$-2"
+n0() { ip netns exec "$netns0" "$@"; }
+n1() { ip netns exec "$netns1" "$@"; }
+n2() { ip netns exec "$netns2" "$@"; }
+ip0() { ip -n "$netns0" "$@"; }
+ip1() { ip -n "$netns1" "$@"; }
+ip2() { ip -n "$netns2" "$@"; }
+
+netns_setup()
+{
+	ip netns add "$netns0" && ip netns add "$netns1" && ip netns add "$netns2" &&
+		ip0 link set lo up && ip1 link set lo up && ip2 link set lo up
+}
+
+netns_cleanup()
+{
+	ip netns del "$netns0" 2>/dev/null
+	ip netns del "$netns1" 2>/dev/null
+	ip netns del "$netns2" 2>/dev/null
+	return 0
+}

@@ -1,0 +1,40 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# run-tests.sh MODULE [TEST...]: runs selftest scripts inside the VM, one after
+# the other, each with the module named in WG_MODULE and unloaded before it
+# starts.  Output of TEST goes to the console and, when the host gave an
+# output directory, to /mnt/out/TEST.tap.  Default: every test in TESTS.
+#
+# Exit status: 0 when every script passed.
+
+here=$(cd "$(dirname "$0")" && pwd)
+export WG_MODULE=$1
+shift
+
+# The suite, in order.  Each is a TAP script that sources lib.sh.
+TESTS=(netns.sh)
+[ $# -gt 0 ] && TESTS=("$@")
+
+status=0
+for t in "${TESTS[@]}"; do
+	if [ ! -e "$here/$t" ]; then
+		echo "# run-tests: $t does not exist"
+		status=1
+		continue
+	fi
+	rmmod wireguard 2>/dev/null
+	echo "# run-tests: $t"
+	out=/dev/null
+	[ -d /mnt/out ] && out=/mnt/out/${t%.sh}.tap
+	start=$(date +%s)
+	timeout 1500 bash "$here/$t" 2>&1 | tee "$out"
+	rc=${PIPESTATUS[0]}
+	echo "# run-tests: $t exit $rc after $(($(date +%s) - start))s"
+	[ "$rc" = 0 ] || status=1
+	# A script that died half-way must not look like a pass.
+	[ "$rc" = 0 ] || [ ! -d /mnt/out ] || echo "not ok - $t exited with status $rc" >>"$out"
+	ip -all netns del 2>/dev/null
+done
+rmmod wireguard 2>/dev/null
+exit $status
