@@ -17,7 +17,7 @@ DRIVER := $(TOP)/drivers/net/wireguard
 KBUILD_ARGS := -C $(KDIR) M=$(MODDIR) WG_UAPI_INCLUDE=$(TOP)/include \
 	CONFIG_WIREGUARD=m $(if $(filter 1,$(DEBUG)),CONFIG_WIREGUARD_DEBUG=y) W=$(W)
 
-.PHONY: all module wg install modules_install check check-debug demo deps \
+.PHONY: all module wg selftests install modules_install check check-debug demo deps \
 	clean help tree
 
 all: module wg
@@ -39,6 +39,13 @@ module: tree
 
 wg:
 	$(MAKE) -C tools/wg
+
+# Test programs of ours that the VM selftests run.
+selftests: $(TOP)/build/selftests/wgnl
+
+$(TOP)/build/selftests/wgnl: selftests/wireguard/wgnl.c include/uapi/linux/wireguard.h
+	@mkdir -p $(dir $@)
+	$(CC) -O2 -Wall -Wextra -Werror -o $@ $< -lmnl
 
 install: modules_install
 	$(MAKE) -C tools/wg install

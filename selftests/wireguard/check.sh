@@ -104,6 +104,7 @@ if [ "${WG_CHECK_QUICK:-0}" != 1 ] && [ -n "$main" ]; then
 	step "checkpatch --strict is clean on our files" checkpatch.log \
 		selftests/wireguard/checkpatch.sh
 fi
+step "selftest programs build" selftests-build.log make -s selftests
 if [ -e tools/wg/Makefile ]; then
 	step "wg builds" wg-build.log make -C tools/wg
 	if step "wg unit tests" wg-test.log make -C tools/wg test; then

@@ -77,9 +77,15 @@ static struct kmem_cache *node_cache[2];
 #ifdef CONFIG_WIREGUARD_DEBUG
 /* Nodes alive in all tables, for the self-tests' leak check. */
 static atomic_long_t live_nodes = ATOMIC_LONG_INIT(0);
-#define count_node(delta) atomic_long_add(delta, &live_nodes)
+
+static inline void count_node(long delta)
+{
+	atomic_long_add(delta, &live_nodes);
+}
 #else
-#define count_node(delta) do { } while (0)
+static inline void count_node(long delta)
+{
+}
 #endif
 
 static inline unsigned int family_bits(bool is_v6)

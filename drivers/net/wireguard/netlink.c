@@ -498,7 +498,7 @@ static int check_request(struct wg_device *wg, struct genl_info *info)
 		if (ret)
 			return ret;
 	}
-	if (wg->num_peers + new_peers > WG_MAX_PEERS_PER_DEVICE) {
+	if (wg->num_peers + new_peers > wg_peer_limit()) {
 		NL_SET_ERR_MSG_ATTR(extack, info->attrs[WGDEVICE_A_PEERS],
 				    "too many peers for one device");
 		return -E2BIG;

@@ -22,9 +22,9 @@ void wg_noise_set_static_identity_private_key(struct noise_static_identity *iden
 	down_write(&identity->lock);
 	memcpy(identity->static_private, private_key, NOISE_PUBLIC_KEY_LEN);
 	curve25519_clamp_secret(identity->static_private);
+	/* From the key as given: clamping would make an all-zero key valid. */
 	identity->has_identity =
-		curve25519_generate_public(identity->static_public,
-					   identity->static_private);
+		curve25519_generate_public(identity->static_public, private_key);
 	if (!identity->has_identity) {
 		memzero_explicit(identity->static_private, NOISE_PUBLIC_KEY_LEN);
 		memset(identity->static_public, 0, NOISE_PUBLIC_KEY_LEN);

@@ -8,6 +8,7 @@
  * that can find it, then drops the list's reference, and the memory goes
  * after an RCU grace period once the last reference is gone.
  */
+#include <linux/module.h>
 #include <linux/slab.h>
 #include <linux/string.h>
 
@@ -18,6 +19,16 @@
 
 static struct kmem_cache *peer_cache;
 
+/* The ceiling on peers per device; a parameter so that tests can reach it. */
+static unsigned int max_peers = WG_MAX_PEERS_PER_DEVICE;
+module_param(max_peers, uint, 0444);
+MODULE_PARM_DESC(max_peers, "most peers one device may have (default 1048576)");
+
+unsigned int wg_peer_limit(void)
+{
+	return max_peers;
+}
+
 struct wg_peer *wg_peer_create(struct wg_device *wg,
 			       const u8 public_key[NOISE_PUBLIC_KEY_LEN],
 			       const u8 preshared_key[NOISE_SYMMETRIC_KEY_LEN])
@@ -26,7 +37,7 @@ struct wg_peer *wg_peer_create(struct wg_device *wg,
 
 	lockdep_assert_held(&wg->device_update_lock);
 
-	if (wg->num_peers >= WG_MAX_PEERS_PER_DEVICE)
+	if (wg->num_peers >= wg_peer_limit())
 		return ERR_PTR(-E2BIG);
 
 	peer = kmem_cache_zalloc(peer_cache, GFP_KERNEL);

@@ -12,7 +12,8 @@
 #     -t SECONDS   wall-clock limit for the whole VM (default 600)
 #     -m MEM       guest memory (default 3G)
 #     -c CPUS      guest CPUs (default 2)
-#     -l LOGFILE   console log (default build/vm/console-KVER.log); kept on failure
+#     -l LOGFILE   console log (default: build/vm/console-KVER.*.log, kept
+#                  only on failure)
 #     -o OUTDIR    host directory mounted read-write at /mnt/out in the guest
 #     -K KERNEL    boot this bzImage instead of /boot/vmlinuz-KVER
 #     -a ARGS      extra kernel command line arguments
@@ -65,7 +66,13 @@ fi
 
 vmdir=$top/build/vm
 mkdir -p "$vmdir"
-[ -n "$log" ] || log=$vmdir/console-$kver.log
+# Several VMs may run at once: each default log has its own name, and is
+# removed again when the run passed.
+keep_log=1
+if [ -z "$log" ]; then
+	log=$(mktemp "$vmdir/console-$kver.XXXXXX.log")
+	keep_log=0
+fi
 initrd=$("$here/mkinitramfs.sh" "$kver" "$vmdir") || exit 2
 
 # The command travels as a script in a host directory the guest can read.
@@ -125,4 +132,5 @@ if [ "$rc" != 0 ] && [ "$quiet" = 1 ]; then
 	echo "# vm: console of the failed run ($log):" >&2
 	tail -n 200 "$log" >&2
 fi
+[ "$rc" = 0 ] && [ "$keep_log" = 0 ] && rm -f "$log"
 exit "$rc"

@@ -46,7 +46,7 @@ struct st_family {
 
 struct st_ctx {
 	struct allowedips table;
-	struct mutex lock;
+	struct mutex lock;	/* plays the device's configuration lock */
 	struct rnd_state rnd;
 	struct wg_peer **peers;
 	struct st_family ref[2];
@@ -498,23 +498,21 @@ static void st_check_lookups(struct st_ctx *ctx, bool is_v6, unsigned int n)
 {
 	struct st_family *fam = &ctx->ref[is_v6];
 	u32 addr[MAX_KEY_WORDS];
+	unsigned int done, i;
 	struct wg_peer *peer;
-	unsigned int i;
 
 	st_ref_prepare(fam);
-	for (i = 0; i < n && ctx->ok; i++) {
-		st_random_addr(ctx, addr, is_v6);
-		if (!(i % 256)) {
-			if (i)
-				rcu_read_unlock_bh();
-			cond_resched();
-			rcu_read_lock_bh();
+	for (done = 0; done < n && ctx->ok; done += 256) {
+		rcu_read_lock_bh();
+		for (i = 0; i < 256; i++) {
+			st_random_addr(ctx, addr, is_v6);
+			peer = st_lookup(ctx, addr, is_v6);
+			st_expect(ctx, addr, is_v6, peer,
+				  st_ref_lookup(fam, addr, is_v6));
 		}
-		peer = st_lookup(ctx, addr, is_v6);
-		st_expect(ctx, addr, is_v6, peer, st_ref_lookup(fam, addr, is_v6));
-	}
-	if (i)
 		rcu_read_unlock_bh();
+		cond_resched();
+	}
 	st_check_skb_lookups(ctx, is_v6);
 }
 
@@ -621,9 +619,8 @@ static void st_op_replace(struct st_ctx *ctx, struct wg_peer *peer, bool abort)
 	fresh = stolen + ST_MAX_REF / 2;
 	for (f = 0; f < 2; f++) {
 		for (i = 0; i < ctx->ref[f].count; i++) {
-			if (ctx->ref[f].entries[i].peer == peer) {
+			if (ctx->ref[f].entries[i].peer == peer)
 				old[nold++] = ctx->ref[f].entries[i];
-			}
 		}
 	}
 
@@ -1069,7 +1066,7 @@ static void st_concurrent(struct st_ctx *ctx)
 		goto out;
 	}
 	for (waited = 0; !READ_ONCE(race.lookups) && waited < 1000; waited++)
-		msleep(1);
+		usleep_range(1000, 2000);
 	for (i = 0; i < ST_REPLACES && ctx->ok; i++) {
 		st_race_replace(ctx, &race, retained, 2 * ST_RETAINED,
 				race.owner, i % 16 == 15);
