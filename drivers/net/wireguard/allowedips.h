@@ -68,12 +68,12 @@ void wg_allowedips_remove_by_peer(struct allowedips *table,
  * abort gives it back to the peer unchanged, for a replace that failed
  * half-way.
  */
-void wg_allowedips_replace_begin(struct wg_peer *peer, struct list_head *stale,
-				 struct mutex *lock);
+void wg_allowedips_replace_begin(struct wg_peer *peer,
+				 struct list_head *stale, struct mutex *lock);
 void wg_allowedips_replace_end(struct allowedips *table,
 			       struct list_head *stale, struct mutex *lock);
-void wg_allowedips_replace_abort(struct wg_peer *peer, struct list_head *stale,
-				 struct mutex *lock);
+void wg_allowedips_replace_abort(struct wg_peer *peer,
+				 struct list_head *stale, struct mutex *lock);
 
 /*
  * Walking a peer's prefixes, under @lock: @pos NULL gives the first, NULL is
@@ -83,14 +83,12 @@ void wg_allowedips_replace_abort(struct wg_peer *peer, struct list_head *stale,
  * or no longer @peer's.
  */
 struct allowedips_node *wg_allowedips_next(struct wg_peer *peer,
-					   struct allowedips_node *pos,
-					   struct mutex *lock);
+					   struct allowedips_node *pos, struct mutex *lock);
 /* Copies the prefix of @node into @ip (4 or 16 bytes); returns its family. */
 int wg_allowedips_read_node(struct allowedips_node *node, u8 ip[16], u8 *cidr);
 struct allowedips_node *wg_allowedips_find_exact(struct allowedips *table,
-						 int family, const u8 *ip,
-						 u8 cidr, struct wg_peer *peer,
-						 struct mutex *lock);
+						 int family, const u8 *ip, u8 cidr,
+						 struct wg_peer *peer, struct mutex *lock);
 
 /*
  * Packet path, under rcu_read_lock_bh(): the peer owning the longest prefix
