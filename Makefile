@@ -18,7 +18,7 @@ KBUILD_ARGS := -C $(KDIR) M=$(MODDIR) WG_UAPI_INCLUDE=$(TOP)/include \
 	CONFIG_WIREGUARD=m $(if $(filter 1,$(DEBUG)),CONFIG_WIREGUARD_DEBUG=y) W=$(W)
 
 .PHONY: all module wg selftests install modules_install check check-debug demo deps \
-	clean help tree
+	clean help tree bench bench-quick
 
 all: module wg
 
@@ -64,6 +64,13 @@ demo:
 deps:
 	@selftests/wireguard/install-deps.sh
 
+# Our module against the stock one of the same kernel, in the same VM run.
+bench:
+	tools/bench/run.sh
+
+bench-quick:
+	BENCH_SIZES="1000 10000" tools/bench/run.sh
+
 clean:
 	rm -rf build
 	-$(MAKE) -C tools/wg clean
@@ -74,3 +81,4 @@ help:
 	@echo "make demo                      boot a VM and show a tunnel between two namespaces"
 	@echo "make check                     install what is missing, build, run every test"
 	@echo "make deps                      only install the Debian packages the tests need"
+	@echo "make bench | bench-quick       benchmarks against the stock module (tools/bench/results/)"

@@ -612,6 +612,55 @@ out:
 	return ret;
 }
 
+/*
+ * Whether the kernel knows WGALLOWEDIP_A_FLAGS, in one request whatever the
+ * size of the device: a peer that cannot exist (UPDATE_ONLY, random key)
+ * with an allowed IP carrying a flag bit nobody defines.  A kernel that
+ * knows the attribute checks it against its mask and refuses the whole
+ * request with EINVAL; an older one ignores the attribute, skips the
+ * unknown peer and answers 0.  Either way nothing changes.
+ */
+int kernel_removal_supported(const char *name, const uint8_t random_key[WG_KEY_SIZE])
+{
+	char *buf = calloc(1, MNL_SOCKET_BUFFER_SIZE);
+	struct nlattr *peers, *peer, *ips, *ip;
+	static const uint8_t addr[16] = { 0x01 };	/* 100::/64 */
+	struct nlmsghdr *nlh;
+	struct nlctx ctx;
+	int ret;
+
+	if (!buf)
+		return -ENOMEM;
+	ret = genl_open(&ctx);
+	if (ret) {
+		free(buf);
+		return ret;
+	}
+	nlh = genl_header(&ctx, buf, WG_CMD_SET_DEVICE, 0);
+	mnl_attr_put_strz(nlh, WGDEVICE_A_IFNAME, name);
+	peers = mnl_attr_nest_start(nlh, WGDEVICE_A_PEERS);
+	peer = mnl_attr_nest_start(nlh, 0);
+	mnl_attr_put(nlh, WGPEER_A_PUBLIC_KEY, WG_KEY_SIZE, random_key);
+	mnl_attr_put_u32(nlh, WGPEER_A_FLAGS, WGPEER_F_UPDATE_ONLY);
+	ips = mnl_attr_nest_start(nlh, WGPEER_A_ALLOWEDIPS);
+	ip = mnl_attr_nest_start(nlh, 0);
+	mnl_attr_put_u16(nlh, WGALLOWEDIP_A_FAMILY, AF_INET6);
+	mnl_attr_put(nlh, WGALLOWEDIP_A_IPADDR, sizeof(addr), addr);
+	mnl_attr_put_u8(nlh, WGALLOWEDIP_A_CIDR_MASK, 128);
+	mnl_attr_put_u32(nlh, WGALLOWEDIP_A_FLAGS, 1U << 31);
+	mnl_attr_nest_end(nlh, ip);
+	mnl_attr_nest_end(nlh, ips);
+	mnl_attr_nest_end(nlh, peer);
+	mnl_attr_nest_end(nlh, peers);
+	ret = nl_talk(&ctx, nlh, NULL, NULL);
+	nl_close(&ctx);
+	free(buf);
+	ipc_error_detail[0] = '\0';
+	if (ret == -EINVAL)
+		return 1;
+	return ret ? ret : 0;
+}
+
 /* ---- interface listing ---- */
 
 struct list_state {

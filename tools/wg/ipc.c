@@ -71,6 +71,10 @@ int ipc_removal_supported(const char *name)
 	x25519_clamp(key);
 	x25519_public(key, key);	/* a real point, like any peer key */
 
+	/* The kernel can be asked in one request, whatever the device's size. */
+	if (!uapi_has_device(name))
+		return kernel_removal_supported(name, key);
+
 	snprintf(probe.name, sizeof(probe.name), "%s", name);
 	peer = device_add_peer(&probe);
 	memcpy(peer->public_key, key, WG_KEY_SIZE);

@@ -3,6 +3,7 @@
 #define WG_IPC_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include "containers.h"
 
 /* Last error detail (kernel extack message or UAPI remark), or "". */
@@ -24,6 +25,7 @@ int ipc_removal_supported(const char *name);
 int kernel_get_device(struct wg_device *dev, const char *name);
 int kernel_set_device(const struct wg_device *dev);
 int kernel_list_devices(char **buf, size_t *len, size_t *cap);
+int kernel_removal_supported(const char *name, const uint8_t random_key[WG_KEY_SIZE]);
 bool uapi_has_device(const char *name);
 int uapi_get_device(struct wg_device *dev, const char *name);
 int uapi_set_device(const struct wg_device *dev);

@@ -10,6 +10,9 @@
 #include <linux/version.h>
 #include <linux/netdevice.h>
 #include <net/genetlink.h>
+#if KERNEL_VERSION(6, 5, 0) <= LINUX_VERSION_CODE
+#include <net/gso.h>	/* skb_gso_segment(), in netdevice.h before */
+#endif
 
 static inline void wg_compat_set_lltx(struct net_device *dev)
 {

@@ -9,18 +9,39 @@
 #include <linux/list.h>
 #include <linux/mutex.h>
 #include <linux/netdevice.h>
+#include <linux/workqueue.h>
 #include <net/net_namespace.h>
 
 #include "allowedips.h"
+#include "cookie.h"
 #include "noise.h"
-
-struct pubkey_hashtable;
+#include "peerlookup.h"
+#include "queueing.h"
 
 /* Upper bound on peers per device, so that a config cannot eat the host. */
 #define WG_MAX_PEERS_PER_DEVICE BIT(20)
 
 struct wg_device {
 	struct net_device *dev;
+
+	/* The parallel crypto queues, and the handshakes waiting for a CPU. */
+	struct crypt_queue encrypt_queue;
+	struct crypt_queue decrypt_queue;
+	struct crypt_queue handshake_queue;
+	atomic_t handshake_queue_len;
+	unsigned long last_under_load;	/* jiffies; see receive.c */
+
+	/* Written under socket_update_lock, read under RCU. */
+	struct sock __rcu *sock4;
+	struct sock __rcu *sock6;
+	/* Serializes replacing the sockets. */
+	struct mutex socket_update_lock;
+
+	struct workqueue_struct *packet_crypt_wq;
+	struct workqueue_struct *handshake_receive_wq;
+	struct workqueue_struct *handshake_send_wq;
+
+	struct cookie_checker cookie_checker;
 
 	/*
 	 * The one lock for configuration writers: peers, keys, ports and the
@@ -37,6 +58,7 @@ struct wg_device {
 	unsigned int num_peers;
 	u64 peer_id_counter;
 	struct pubkey_hashtable *peer_hashtable;
+	struct index_hashtable *index_hashtable;
 	struct allowedips peer_allowedips;
 
 	/* The namespace the device was created in; its sockets live there. */

@@ -12,13 +12,16 @@
 #include "allowedips.h"
 #include "device.h"
 #include "netlink.h"
+#include "noise.h"
 #include "peer.h"
+#include "ratelimiter.h"
 #include "version.h"
 
 static int __init wg_selftests(void)
 {
 #ifdef CONFIG_WIREGUARD_DEBUG
-	if (!wg_allowedips_selftest())
+	if (!wg_allowedips_selftest() || !wg_noise_counter_selftest() ||
+	    !wg_ratelimiter_selftest() || !wg_noise_handshake_selftest())
 		return -ENOTRECOVERABLE;
 #endif
 	return 0;
@@ -28,6 +31,7 @@ static int __init wg_mod_init(void)
 {
 	int ret;
 
+	wg_noise_init();
 	ret = wg_allowedips_slab_init();
 	if (ret < 0)
 		return ret;

@@ -24,6 +24,7 @@
 #include "netlink.h"
 #include "peer.h"
 #include "peerlookup.h"
+#include "socket.h"
 
 static struct genl_family genl_family;
 
@@ -183,8 +184,13 @@ static int put_peer_attrs(struct sk_buff *skb, struct wg_peer *peer)
 		.tv_nsec = peer->last_handshake.tv_nsec,
 	};
 
-	if (nla_put(skb, WGPEER_A_PRESHARED_KEY, NOISE_SYMMETRIC_KEY_LEN,
-		    peer->preshared_key) ||
+	int ret;
+
+	down_read(&peer->handshake.lock);
+	ret = nla_put(skb, WGPEER_A_PRESHARED_KEY, NOISE_SYMMETRIC_KEY_LEN,
+		      peer->handshake.preshared_key);
+	up_read(&peer->handshake.lock);
+	if (ret ||
 	    nla_put(skb, WGPEER_A_LAST_HANDSHAKE_TIME, sizeof(last_handshake),
 		    &last_handshake) ||
 	    nla_put_u16(skb, WGPEER_A_PERSISTENT_KEEPALIVE_INTERVAL,
@@ -572,14 +578,25 @@ static int set_peer_allowedips(struct wg_peer *peer, struct nlattr *list,
 static void set_peer_endpoint(struct wg_peer *peer, struct nlattr *attr)
 {
 	const struct sockaddr *addr = nla_data(attr);
+	struct endpoint endpoint = { };
 
-	write_lock_bh(&peer->endpoint_lock);
-	memset(&peer->endpoint, 0, sizeof(peer->endpoint));
 	if (addr->sa_family == AF_INET)
-		peer->endpoint.addr4 = *(const struct sockaddr_in *)addr;
+		endpoint.addr4 = *(const struct sockaddr_in *)addr;
 	else
-		peer->endpoint.addr6 = *(const struct sockaddr_in6 *)addr;
-	write_unlock_bh(&peer->endpoint_lock);
+		endpoint.addr6 = *(const struct sockaddr_in6 *)addr;
+	wg_socket_set_peer_endpoint(peer, &endpoint);
+}
+
+/* @attr NULL resets it to off, as for a new peer. */
+static void set_peer_keepalive(struct wg_peer *peer, struct nlattr *attr)
+{
+	u16 interval = attr ? nla_get_u16(attr) : 0;
+	bool turned_on = interval && !peer->persistent_keepalive_interval;
+
+	WRITE_ONCE(peer->persistent_keepalive_interval, interval);
+	/* The timer only runs after traffic: start it off with one. */
+	if (turned_on && netif_running(peer->device->dev))
+		wg_packet_send_keepalive(peer);
 }
 
 /*
@@ -659,25 +676,29 @@ static int set_peer(struct wg_device *wg, struct nlattr *attr, bool replacing,
 	if (replacing)
 		peer->config_mark = wg->device_update_gen;
 
-	if (attrs[WGPEER_A_PRESHARED_KEY])
-		memcpy(peer->preshared_key, nla_data(attrs[WGPEER_A_PRESHARED_KEY]),
-		       NOISE_SYMMETRIC_KEY_LEN);
-	else if (reset)
-		memzero_explicit(peer->preshared_key, NOISE_SYMMETRIC_KEY_LEN);
+	if (attrs[WGPEER_A_PRESHARED_KEY]) {
+		wg_noise_set_preshared_key(&peer->handshake,
+					   nla_data(attrs[WGPEER_A_PRESHARED_KEY]));
+	} else if (reset) {
+		static const u8 no_key[NOISE_SYMMETRIC_KEY_LEN];
+
+		wg_noise_set_preshared_key(&peer->handshake, no_key);
+	}
 
 	if (attrs[WGPEER_A_ENDPOINT])
 		set_peer_endpoint(peer, attrs[WGPEER_A_ENDPOINT]);
 
-	if (attrs[WGPEER_A_PERSISTENT_KEEPALIVE_INTERVAL])
-		peer->persistent_keepalive_interval =
-			nla_get_u16(attrs[WGPEER_A_PERSISTENT_KEEPALIVE_INTERVAL]);
-	else if (reset)
-		peer->persistent_keepalive_interval = 0;
+	if (attrs[WGPEER_A_PERSISTENT_KEEPALIVE_INTERVAL] || reset)
+		set_peer_keepalive(peer, attrs[WGPEER_A_PERSISTENT_KEEPALIVE_INTERVAL]);
 
 	ret = set_peer_allowedips(peer, attrs[WGPEER_A_ALLOWEDIPS],
 				  reset || (flags & WGPEER_F_REPLACE_ALLOWEDIPS));
 	if (ret)
 		NL_SET_ERR_MSG_ATTR(extack, attr, "cannot allocate allowed IPs");
+
+	/* Packets may have waited for an endpoint or for this peer. */
+	if (!ret && netif_running(wg->dev))
+		wg_packet_send_staged_packets(peer);
 out:
 	wg_peer_put(peer);
 	return ret;
@@ -694,12 +715,51 @@ static void remove_unlisted_peers(struct wg_device *wg)
 	}
 }
 
+static int set_listen_port(struct wg_device *wg, u16 port)
+{
+	if (!netif_running(wg->dev)) {
+		wg->incoming_port = port;
+		return 0;
+	}
+	/* Rebinding the port in use would only fail. */
+	if (port && port == wg->incoming_port)
+		return 0;
+	return wg_socket_init(wg, port);
+}
+
+static void set_fwmark(struct wg_device *wg, u32 fwmark)
+{
+	struct wg_peer *peer;
+
+	if (wg->fwmark == fwmark)
+		return;
+	WRITE_ONCE(wg->fwmark, fwmark);
+	/* Routes cached under the old mark may be wrong now. */
+	list_for_each_entry(peer, &wg->peer_list, peer_list)
+		wg_socket_clear_peer_endpoint_src(peer);
+}
+
 static void set_private_key(struct wg_device *wg, const u8 *private_key)
 {
 	struct noise_static_identity *identity = &wg->static_identity;
 	struct wg_peer *peer;
+	bool unchanged;
+
+	down_read(&identity->lock);
+	unchanged = identity->has_identity &&
+		    !crypto_memneq(identity->static_private, private_key,
+				   NOISE_PUBLIC_KEY_LEN);
+	up_read(&identity->lock);
+	if (unchanged)
+		return;
 
 	wg_noise_set_static_identity_private_key(identity, private_key);
+	wg_cookie_checker_precompute_device_keys(&wg->cookie_checker);
+	/* Sessions made with the old key cannot be trusted to the new one. */
+	list_for_each_entry(peer, &wg->peer_list, peer_list) {
+		wg_noise_precompute_static_static(peer);
+		wg_noise_expire_current_peer_keypairs(peer);
+	}
 
 	/* A peer that now has our own key is of no use: remove it. */
 	down_read(&identity->lock);
@@ -737,10 +797,17 @@ static int set_device(struct sk_buff *skb, struct genl_info *info)
 	if (attrs[WGDEVICE_A_FLAGS])
 		replacing = nla_get_u32(attrs[WGDEVICE_A_FLAGS]) &
 			    WGDEVICE_F_REPLACE_PEERS;
+	/* First what can fail for reasons of its own, so that it is alone. */
+	if (attrs[WGDEVICE_A_LISTEN_PORT]) {
+		ret = set_listen_port(wg, nla_get_u16(attrs[WGDEVICE_A_LISTEN_PORT]));
+		if (ret) {
+			NL_SET_ERR_MSG_ATTR(info->extack, attrs[WGDEVICE_A_LISTEN_PORT],
+					    "cannot listen on that port");
+			goto out;
+		}
+	}
 	if (attrs[WGDEVICE_A_FWMARK])
-		wg->fwmark = nla_get_u32(attrs[WGDEVICE_A_FWMARK]);
-	if (attrs[WGDEVICE_A_LISTEN_PORT])
-		wg->incoming_port = nla_get_u16(attrs[WGDEVICE_A_LISTEN_PORT]);
+		set_fwmark(wg, nla_get_u32(attrs[WGDEVICE_A_FWMARK]));
 	if (attrs[WGDEVICE_A_PRIVATE_KEY])
 		set_private_key(wg, nla_data(attrs[WGDEVICE_A_PRIVATE_KEY]));
 

@@ -13,9 +13,12 @@
 #include <linux/string.h>
 
 #include "allowedips.h"
+#include "compat.h"
 #include "device.h"
 #include "peer.h"
 #include "peerlookup.h"
+#include "queueing.h"
+#include "timers.h"
 
 static struct kmem_cache *peer_cache;
 
@@ -43,16 +46,31 @@ struct wg_peer *wg_peer_create(struct wg_device *wg,
 	peer = kmem_cache_zalloc(peer_cache, GFP_KERNEL);
 	if (!peer)
 		return ERR_PTR(-ENOMEM);
+	if (dst_cache_init(&peer->endpoint_cache, GFP_KERNEL)) {
+		kmem_cache_free(peer_cache, peer);
+		return ERR_PTR(-ENOMEM);
+	}
 
 	peer->device = wg;
 	memcpy(peer->public_key, public_key, NOISE_PUBLIC_KEY_LEN);
-	if (preshared_key)
-		memcpy(peer->preshared_key, preshared_key,
-		       NOISE_SYMMETRIC_KEY_LEN);
+	wg_noise_handshake_init(&peer->handshake, &wg->static_identity,
+				public_key, preshared_key, peer);
+	wg_noise_keypairs_init(&peer->keypairs);
+	wg_cookie_init(&peer->latest_cookie);
+	wg_cookie_checker_precompute_peer_keys(peer);
 	rwlock_init(&peer->endpoint_lock);
 	INIT_LIST_HEAD(&peer->allowedips_list);
+	skb_queue_head_init(&peer->staged_packet_queue);
+	wg_serial_queue_init(&peer->tx_queue);
+	wg_serial_queue_init(&peer->rx_queue);
+	INIT_WORK(&peer->transmit_handshake_work, wg_packet_handshake_send_worker);
+	INIT_WORK(&peer->transmit_packet_work, wg_packet_tx_worker);
+	wg_timers_init(peer);
 	kref_init(&peer->refcount);
 	peer->internal_id = ++wg->peer_id_counter;
+
+	netif_napi_add(wg->dev, &peer->napi, wg_packet_rx_poll);
+	napi_enable(&peer->napi);
 
 	list_add_tail(&peer->peer_list, &wg->peer_list);
 	wg_pubkey_hashtable_add(wg->peer_hashtable, peer);
@@ -61,8 +79,9 @@ struct wg_peer *wg_peer_create(struct wg_device *wg,
 }
 
 /*
- * Unlink @peer from everything that can find it.  The caller holds the
- * config lock and still owns the list's reference.
+ * Unlink @peer from everything that can find it by configuration: the trie,
+ * the key table and the device's list.  The packet path may still hold it
+ * until an RCU grace period has passed.
  */
 static void peer_unlink(struct wg_peer *peer)
 {
@@ -76,6 +95,31 @@ static void peer_unlink(struct wg_peer *peer)
 	wg_pubkey_hashtable_remove(wg->peer_hashtable, peer);
 	list_del_init(&peer->peer_list);
 	--wg->num_peers;
+	/* Its sessions go too, so that no data packet finds it any more. */
+	wg_noise_keypairs_clear(&peer->keypairs);
+	wg_noise_handshake_clear(&peer->handshake);
+}
+
+/*
+ * After a grace period since peer_unlink(): stop everything that still runs
+ * for the peer, drop its packets, and the list's reference.
+ */
+static void peer_shutdown(struct wg_peer *peer)
+{
+	wg_timers_stop(peer);
+	flush_work(&peer->transmit_handshake_work);
+	/* The crypto workers and the transmit work are done with it after. */
+	flush_workqueue(peer->device->packet_crypt_wq);
+	flush_work(&peer->transmit_packet_work);
+
+	napi_disable(&peer->napi);
+	wg_packet_purge_rx_queue(peer);
+	wg_packet_purge_tx_queue(peer);
+	wg_packet_purge_staged_packets(peer);
+	netif_napi_del(&peer->napi);
+	/* Timers may have been re-armed by the work flushed above. */
+	wg_timers_stop(peer);
+	wg_peer_put(peer);
 }
 
 void wg_peer_remove(struct wg_peer *peer)
@@ -83,16 +127,26 @@ void wg_peer_remove(struct wg_peer *peer)
 	if (unlikely(!peer))
 		return;
 	peer_unlink(peer);
-	wg_peer_put(peer);
+	synchronize_net();
+	peer_shutdown(peer);
 }
 
 void wg_peer_remove_all(struct wg_device *wg)
 {
 	struct wg_peer *peer, *tmp;
+	LIST_HEAD(dead);
 
 	lockdep_assert_held(&wg->device_update_lock);
-	list_for_each_entry_safe(peer, tmp, &wg->peer_list, peer_list)
-		wg_peer_remove(peer);
+	list_for_each_entry_safe(peer, tmp, &wg->peer_list, peer_list) {
+		peer_unlink(peer);
+		list_add_tail(&peer->peer_list, &dead);
+	}
+	/* One grace period for all of them. */
+	synchronize_net();
+	list_for_each_entry_safe(peer, tmp, &dead, peer_list) {
+		list_del_init(&peer->peer_list);
+		peer_shutdown(peer);
+	}
 }
 
 struct wg_peer *wg_peer_get_maybe_zero(struct wg_peer *peer)
@@ -108,8 +162,10 @@ static void peer_free_rcu(struct rcu_head *rcu)
 {
 	struct wg_peer *peer = container_of(rcu, struct wg_peer, rcu);
 
-	/* The preshared key is a secret: do not leave it in freed memory. */
-	memzero_explicit(peer->preshared_key, NOISE_SYMMETRIC_KEY_LEN);
+	dst_cache_destroy(&peer->endpoint_cache);
+	/* Keys are secrets: do not leave them in freed memory. */
+	memzero_explicit(&peer->handshake, sizeof(peer->handshake));
+	memzero_explicit(&peer->latest_cookie, sizeof(peer->latest_cookie));
 	kmem_cache_free(peer_cache, peer);
 }
 

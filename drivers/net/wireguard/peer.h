@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * A peer of a WireGuard device: its identity, its configuration and what the
- * data path counts for it.
+ * A peer of a WireGuard device: its identity, its configuration, its
+ * sessions, timers and queues.
  */
 #ifndef _WG_PEER_H
 #define _WG_PEER_H
@@ -15,8 +15,11 @@
 #include <linux/in.h>
 #include <linux/in6.h>
 #include <linux/time64.h>
+#include <net/dst_cache.h>
 
+#include "cookie.h"
 #include "noise.h"
+#include "queueing.h"
 
 struct wg_device;
 
@@ -28,8 +31,12 @@ struct endpoint {
 		struct sockaddr_in6 addr6;
 	};
 	union {
-		struct in_addr src4;
-		int src_if6;	/* scope of the IPv6 source */
+		struct {
+			struct in_addr src4;
+			/* The interface src4 belongs to, to check it stays. */
+			int src_if4;
+		};
+		struct in6_addr src6;
 	};
 };
 
@@ -44,10 +51,35 @@ struct wg_peer {
 	struct hlist_node pubkey_hash;
 
 	u8 public_key[NOISE_PUBLIC_KEY_LEN];
-	u8 preshared_key[NOISE_SYMMETRIC_KEY_LEN];
 
+	struct noise_handshake handshake;
+	struct noise_keypairs keypairs;
+	struct cookie latest_cookie;
+
+	/* Learnt from authenticated packets (roaming), or configured. */
 	rwlock_t endpoint_lock;
 	struct endpoint endpoint;
+	struct dst_cache endpoint_cache;
+
+	/* Packets waiting for a session, and the serial queues. */
+	struct sk_buff_head staged_packet_queue;
+	struct serial_queue tx_queue;
+	struct serial_queue rx_queue;
+	struct work_struct transmit_handshake_work;
+	struct work_struct transmit_packet_work;
+	struct napi_struct napi;
+
+	/* timers.c */
+	struct timer_list timer_retransmit_handshake;
+	struct timer_list timer_send_keepalive;
+	struct timer_list timer_new_handshake;
+	struct timer_list timer_zero_key_material;
+	struct timer_list timer_persistent_keepalive;
+	struct work_struct clear_peer_work;
+	unsigned int timer_handshake_attempts;
+	bool timer_need_another_keepalive;
+	bool sent_lastminute_handshake;
+	atomic64_t last_sent_handshake;		/* ktime_get_coarse_boottime_ns */
 
 	u16 persistent_keepalive_interval;	/* seconds, 0 = off */
 
