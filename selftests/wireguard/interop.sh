@@ -41,6 +41,8 @@ printf '%s\n' "$k1" >"$tmp/k1"
 printf '%s\n' "$k2" >"$tmp/k2"
 
 ip1 link add wg1 type wireguard
+# Its IPv6 address must survive the down/up that resets sessions.
+n1 sysctl -qw net.ipv6.conf.wg1.keep_addr_on_down=1
 n2 env WG_PROCESS_FOREGROUND=1 "$WGGO" wgo >"$tmp/wggo.log" 2>&1 &
 gopid=$!
 for _ in $(seq 1 50); do

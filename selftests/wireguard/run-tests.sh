@@ -13,7 +13,7 @@ export WG_MODULE=$1
 shift
 
 # The suite, in order.  Each is a TAP script that sources lib.sh.
-TESTS=(netns.sh config.sh wg-tool.sh)
+TESTS=(netns.sh config.sh wg-tool.sh wg-compat.sh tunnel.sh interop.sh blip.sh)
 [ $# -gt 0 ] && TESTS=("$@")
 
 status=0

@@ -176,14 +176,14 @@ check "traffic to peers that never answer is only queued" \
 	sh -c "for i in 1 2 3; do ip netns exec $netns1 ping -c 1 -W 1 10.0.\$i.1 >/dev/null 2>&1; done; true"
 
 # --- removing things under load -------------------------------------------------------
-n1 iperf3 -c 192.168.241.2 -p 5201 -t 8 >/dev/null 2>&1 &
+n1 timeout 20 iperf3 -c 192.168.241.2 -p 5201 -t 8 >/dev/null 2>&1 &
 client=$!
 sleep 2
 check "remove the peer during iperf3" wg1 set wg1 peer "$p2" remove
 wait $client
-check "add it back" wg1 set wg1 peer "$p2" allowed-ips 192.168.241.2/32,fd00::2/128 endpoint 127.0.0.1:10003
+check "add it back" wg1 set wg1 peer "$p2" preshared-key "$tmp/psk" allowed-ips 192.168.241.2/32,fd00::2/128 endpoint 127.0.0.1:10003
 check "and the tunnel works again" ping1 192.168.241.2 3
-n1 iperf3 -c 192.168.241.2 -p 5201 -t 8 >/dev/null 2>&1 &
+n1 timeout 20 iperf3 -c 192.168.241.2 -p 5201 -t 8 >/dev/null 2>&1 &
 client=$!
 sleep 2
 check "delete the device during iperf3" ip1 link del wg1

@@ -1,0 +1,307 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# `make check-debug`: the debug-kernel lane.  Builds (once, cached) a Linux
+# 6.12 from Debian's linux-source-6.12 with KASAN, UBSAN, kmemleak, lockdep,
+# PROVE_RCU, DEBUG_OBJECTS and friends, builds our module (DEBUG=1) against
+# it, boots it in run-vm.sh and runs the whole suite, the in-kernel self-tests
+# and a kmemleak scan.  Any kernel bug report fails the run.  Ends with
+# "N passed, N failed[, N skipped]"; exit status non-zero on failure.
+#
+#   debug-kernel.sh [all]      build if needed, then run (default)
+#   debug-kernel.sh build      only build (or reuse) the kernel and our module
+#   debug-kernel.sh run        only run (the kernel must already be built)
+#
+# Environment:
+#   WG_DEBUG_TESTS="a.sh b.sh"  the test scripts to run (default: run-tests.sh's
+#                               whole suite, then selftest.sh)
+#   WG_DEBUG_LIMIT=SECONDS      wall-clock limit of the VM (default 3600)
+#   WG_DEBUG_MODULE=PATH        test this wireguard.ko instead of ours (e.g. a
+#                               scratch copy built against build/debug-kernel/obj)
+#   WG_DEBUG_ARGS="..."         extra kernel arguments
+#   WG_DEBUG_FULL=1             full sizes for the slow tests (default: reduced,
+#                               BLIP_SECONDS=4 and WG_BIG=2000, see below)
+#
+# The kernel tree: build/debug-kernel/obj (O= of /usr/src/linux-source-6.12
+# when that tree is clean, else of our own extract in build/debug-kernel/src).
+# It is rebuilt only when qemu/debug-kernel.config or the kernel source
+# version changes (their hash is kept in build/debug-kernel/config.hash).  Its
+# modules are installed in /lib/modules/RELEASE (RELEASE ends in -wgdebug,
+# which kver.sh never picks as a default kernel), where the guest's modprobe
+# finds them.
+set -u
+
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(cd "$here/../.." && pwd)
+cd "$top" || exit 1
+
+dk=$top/build/debug-kernel
+obj=$dk/obj
+frag=$here/qemu/debug-kernel.config
+tarball=/usr/src/linux-source-6.12.tar.xz
+results=$dk/results
+jobs=${WG_DEBUG_JOBS:-$(nproc)}
+
+log() { echo "# debug-kernel: $*"; }
+die() { echo "debug-kernel: $*" >&2; exit 1; }
+
+# The kernel source tree to build from, printed.  Debian's extracted tree is
+# used read-only (O=) when it was never configured in place; otherwise we
+# extract our own copy once.
+kernel_src()
+{
+	local d=/usr/src/linux-source-6.12
+	if [ -e "$d/Makefile" ] && [ ! -e "$d/.config" ] && [ ! -e "$d/include/config" ] &&
+		make -s -C "$d" kernelversion >/dev/null 2>&1; then
+		echo "$d"
+		return
+	fi
+	if [ ! -e "$dk/src/Makefile" ]; then
+		[ -r "$tarball" ] || die "no $tarball: apt-get install linux-source-6.12"
+		log "extracting $tarball into $dk/src" >&2
+		rm -rf "$dk/src" "$dk/src.tmp"
+		mkdir -p "$dk/src.tmp"
+		tar -C "$dk/src.tmp" --strip-components=1 -xJf "$tarball" || die "extract failed"
+		mv "$dk/src.tmp" "$dk/src"
+	fi
+	echo "$dk/src"
+}
+
+kmake() { make -C "$src" O="$obj" "$@"; }
+
+# What the cached kernel depends on: the fragment and the source version.
+config_hash()
+{
+	{ cat "$frag"; make -s -C "$src" kernelversion; } | sha256sum | cut -d' ' -f1
+}
+
+build_kernel()
+{
+	local hash t0 missing line
+	src=$(kernel_src) || exit 1
+	hash=$(config_hash)
+	if [ -e "$obj/arch/x86/boot/bzImage" ] && [ -e "$dk/release" ] &&
+		[ "$(cat "$dk/config.hash" 2>/dev/null)" = "$hash" ] &&
+		[ -e "/lib/modules/$(cat "$dk/release")/modules.dep" ]; then
+		release=$(cat "$dk/release")
+		log "kernel $release is up to date ($obj)"
+		return 0
+	fi
+	log "building the debug kernel from $src in $obj (about 11 minutes on 2 cores)"
+	t0=$SECONDS
+	rm -rf "$obj" "$dk/config.hash" "$dk/release"
+	mkdir -p "$obj"
+	{
+		kmake tinyconfig &&
+			"$src/scripts/kconfig/merge_config.sh" -m -O "$obj" "$obj/.config" "$frag" &&
+			kmake olddefconfig
+	} >"$dk/config.log" 2>&1 || { tail -n 30 "$dk/config.log"; die "configuring failed"; }
+	# Every option the fragment asks for must have survived olddefconfig.
+	missing=0
+	while IFS= read -r line; do
+		case $line in
+		CONFIG_*=*) grep -qxF "$line" "$obj/.config" || { log "warning: $line did not stick"; missing=1; } ;;
+		"# CONFIG_"*" is not set")
+			line=${line#\# }; line=${line%% *}
+			grep -q "^$line=[ym]" "$obj/.config" && { log "warning: $line is set"; missing=1; } ;;
+		esac
+	done <"$frag"
+	[ "$missing" = 0 ] || log "warning: some fragment options are not in the final .config"
+	kmake -j"$jobs" bzImage modules >"$dk/build.log" 2>&1 ||
+		{ tail -n 40 "$dk/build.log"; die "kernel build failed, log: $dk/build.log"; }
+	release=$(kmake -s kernelrelease)
+	case $release in *-wgdebug) ;; *) die "release $release does not end in -wgdebug" ;; esac
+	rm -rf "/lib/modules/$release"
+	kmake INSTALL_MOD_PATH=/ modules_install >"$dk/install.log" 2>&1 ||
+		{ tail -n 20 "$dk/install.log"; die "modules_install failed"; }
+	depmod -a "$release" || die "depmod failed"
+	echo "$release" >"$dk/release"
+	echo "$hash" >"$dk/config.hash"
+	log "built $release in $((SECONDS - t0))s"
+	echo "$((SECONDS - t0))" >"$dk/build-seconds"
+}
+
+build_module()
+{
+	local t0=$SECONDS
+	make -s module KVER="$release" KDIR="$obj" DEBUG=1 >"$dk/module.log" 2>&1 ||
+		{ cat "$dk/module.log"; die "our module does not build against $release"; }
+	log "our module built against $release in $((SECONDS - t0))s"
+}
+
+# --- in the guest ------------------------------------------------------------
+
+kl=/sys/kernel/debug/kmemleak
+
+# guest MODULE [TEST...]: runs in the VM.  Results go to /mnt/out/*.tap.
+guest()
+{
+	local mod=$1 status=0 n=0 out=/dev/null
+	shift
+	if [ "${WG_DEBUG_FULL:-0}" != 1 ]; then
+		export BLIP_SECONDS=${BLIP_SECONDS:-4} WG_BIG=${WG_BIG:-2000}
+	fi
+	[ -d /mnt/out ] && out=/mnt/out/kmemleak.tap
+	# Leak suspects from before the tests (boot) are not ours: forget them,
+	# and let only our scans run, not the periodic one.
+	if [ -w "$kl" ]; then
+		echo scan=off >"$kl"
+		echo scan >"$kl"
+		echo "# debug-kernel: boot-time kmemleak suspects, ignored: $(grep -c '^unreferenced object' "$kl")"
+		echo clear >"$kl"
+	fi
+	if [ $# -gt 0 ]; then
+		bash "$here/run-tests.sh" "$mod" "$@" || status=1
+	else
+		bash "$here/run-tests.sh" "$mod" || status=1
+		bash "$here/run-tests.sh" "$mod" selftest.sh || status=1
+	fi
+	rmmod wireguard 2>/dev/null
+	# kmemleak: objects must be a few seconds old and unreferenced in a scan
+	# to be reported.  verbose=1 also prints them to the console, where
+	# scan-log.sh sees them.
+	{
+		echo "1..1"
+		if [ ! -r "$kl" ]; then
+			echo "ok 1 - no kmemleak reports # SKIP kmemleak not available"
+		else
+			echo 1 >/sys/module/kmemleak/parameters/verbose 2>/dev/null
+			sleep 6
+			echo scan >"$kl"
+			sleep 6
+			echo scan >"$kl"
+			n=$(grep -c '^unreferenced object' "$kl")
+			if [ "$n" = 0 ]; then
+				echo "ok 1 - no kmemleak reports after the tests"
+			else
+				echo "not ok 1 - kmemleak reports $n unreferenced objects after the tests"
+				sed 's/^/# /' "$kl"
+				status=1
+			fi
+		fi
+	} | tee "$out"
+	return $status
+}
+
+# --- on the host -------------------------------------------------------------
+
+passed=0 failed=0 skipped=0
+pass() { passed=$((passed + 1)); echo "PASS: $*"; }
+fail() { failed=$((failed + 1)); echo "FAIL: $*"; }
+
+# The TAP results of one file, counted as check.sh does.
+count_tap()
+{
+	local line
+	while IFS= read -r line; do
+		case $line in
+		"not ok"*) fail "${line#not ok }" ;;
+		"ok "*"# SKIP"*) skipped=$((skipped + 1)); echo "SKIP: ${line#ok }" ;;
+		"ok "*) passed=$((passed + 1)) ;;
+		esac
+	done <"$1"
+}
+
+summary()
+{
+	local s="$passed passed, $failed failed"
+	[ "$skipped" -gt 0 ] && s+=", $skipped skipped"
+	echo "$s"
+	[ "$failed" = 0 ]
+}
+
+# Packages needed to build a kernel that the rest of the tests do not need.
+build_deps()
+{
+	local p missing=()
+	for p in flex bison bc libelf-dev libssl-dev; do
+		dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+	done
+	[ -r "$tarball" ] || [ -e /usr/src/linux-source-6.12/Makefile ] || missing+=(linux-source-6.12)
+	[ ${#missing[@]} = 0 ] && return 0
+	log "installing ${missing[*]}"
+	apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null 2>&1 || {
+		apt-get update -q >/dev/null && apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
+	}
+}
+
+run_vm()
+{
+	local mod=${WG_DEBUG_MODULE:-$top/build/$release-debug/wireguard/wireguard.ko} t0=$SECONDS rc tap
+	local limit=${WG_DEBUG_LIMIT:-3600} tests=() envs=()
+	read -r -a tests <<<"${WG_DEBUG_TESTS:-}"
+	# The guest does not inherit our environment: pass the knobs on.
+	for v in WG_DEBUG_FULL BLIP_SECONDS BLIP_RATE BLIP_PREFIXES WG_BIG; do
+		[ -n "${!v:-}" ] && envs+=("$v=${!v}")
+	done
+	[ -r "$mod" ] || { fail "no module $mod"; return 1; }
+	rm -rf "$results"
+	mkdir -p "$results/out"
+	log "booting $release with $mod (limit ${limit}s; full debug runs about 10x slower than usual)"
+	# acpi=noirq: ACPI's PCI routing otherwise times out under KASAN+TCG and
+	# the workqueue watchdog reports false lockups.  The hung-task limit is
+	# raised for the same slowness.
+	"$here/qemu/run-vm.sh" -q -k "$release" -K "$obj/arch/x86/boot/bzImage" -m 4G -t "$limit" \
+		-a "acpi=noirq sysctl.kernel.hung_task_timeout_secs=600 ${WG_DEBUG_ARGS:-}" \
+		-o "$results/out" -l "$results/console.log" -- \
+		env "${envs[@]}" bash "$here/debug-kernel.sh" guest "$mod" "${tests[@]}"
+	rc=$?
+	echo "$((SECONDS - t0))" >"$dk/run-seconds"
+	for tap in "$results"/out/*.tap; do
+		[ -e "$tap" ] || continue
+		echo "   $(basename "$tap")"
+		count_tap "$tap"
+	done
+	if [ "$rc" = 0 ]; then
+		pass "debug-kernel VM run on $release ($((SECONDS - t0))s)"
+	else
+		fail "debug-kernel VM run on $release exited $rc ($((SECONDS - t0))s), console: $results/console.log"
+		# The kernel's own reports, in full, for whoever reads the log.
+		"$here/qemu/scan-log.sh" "$results/console.log" >"$results/bugs.txt"
+		[ -s "$results/bugs.txt" ] && log "kernel reports: $results/bugs.txt"
+	fi
+}
+
+mode=${1:-all}
+case $mode in
+build)
+	build_deps || die "cannot install the build dependencies"
+	build_kernel
+	build_module
+	exit 0
+	;;
+guest)
+	shift
+	guest "$@"
+	exit
+	;;
+run | all) ;;
+*) sed -n '4,30p' "$0" >&2; exit 2 ;;
+esac
+
+start_all=$SECONDS
+mkdir -p "$dk"
+if [ "$mode" = all ]; then
+	t0=$SECONDS
+	if (build_deps && build_kernel) >"$dk/lane-build.log" 2>&1; then
+		pass "debug kernel built or up to date ($((SECONDS - t0))s)"
+		cat "$dk/lane-build.log"
+	else
+		cat "$dk/lane-build.log"
+		fail "debug kernel build"
+		summary
+		exit 1
+	fi
+fi
+[ -e "$dk/release" ] && [ -e "$obj/arch/x86/boot/bzImage" ] || { fail "no debug kernel built (run: $0 build)"; summary; exit 1; }
+release=$(cat "$dk/release")
+src=$(kernel_src)
+t0=$SECONDS
+if [ -n "${WG_DEBUG_MODULE:-}" ] || (build_module); then
+	[ -n "${WG_DEBUG_MODULE:-}" ] || pass "our module builds against $release with DEBUG=1 ($((SECONDS - t0))s)"
+	run_vm
+else
+	fail "our module builds against $release with DEBUG=1"
+fi
+echo "== done in $((SECONDS - start_all))s"
+summary
