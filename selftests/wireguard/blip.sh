@@ -61,20 +61,26 @@ ip2 link set wg2 up
 check "the tunnel is up" n1 ping -c 2 -W 2 192.168.241.2
 
 cat >"$tmp/stream.py" <<'EOF'
-import errno, socket, sys, time, collections
+import errno, os, socket, sys, time, collections
 mode = sys.argv[1]
 if mode == "recv":
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    # A deep buffer, so that a slow (debug) kernel scheduling us late does
+    # not drop what the tunnel delivered; SO_RCVBUFFORCE ignores rmem_max.
+    s.setsockopt(socket.SOL_SOCKET, 33, 8 << 20)
     s.bind(("0.0.0.0", 9999))
-    s.settimeout(3)
-    open(sys.argv[2], "w").write("ready\n")
+    s.settimeout(1)
+    ready, stop = sys.argv[2], sys.argv[3]
+    open(ready, "w").write("ready\n")
     got = 0
-    try:
-        while True:
+    # Count until the sender is done and the tunnel has been quiet a second.
+    while True:
+        try:
             s.recv(2048)
             got += 1
-    except socket.timeout:
-        pass
+        except socket.timeout:
+            if os.path.exists(stop):
+                break
     print(got)
 else:
     rate, secs = float(sys.argv[2]), float(sys.argv[3])
@@ -100,8 +106,8 @@ blip()
 {
 	local name=$1 sent errors detail got loops=0 receiver
 	shift
-	rm -f "$tmp/ready"
-	n2 $PY "$tmp/stream.py" recv "$tmp/ready" >"$tmp/got" &
+	rm -f "$tmp/ready" "$tmp/stop"
+	n2 $PY "$tmp/stream.py" recv "$tmp/ready" "$tmp/stop" >"$tmp/got" &
 	receiver=$!
 	while [ ! -e "$tmp/ready" ]; do sleep 0.1; done
 	n1 $PY "$tmp/stream.py" send "$BLIP_RATE" "$BLIP_SECONDS" >"$tmp/sent" &
@@ -112,6 +118,7 @@ blip()
 		loops=$((loops + 2))
 	done
 	wait "$sender"
+	touch "$tmp/stop"
 	wait "$receiver"
 	read -r sent errors detail <"$tmp/sent"
 	got=$(cat "$tmp/got")

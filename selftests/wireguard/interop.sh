@@ -6,7 +6,7 @@
 # and IPv6.  Each side initiates in turn; ping and iperf3 cross the tunnel
 # with both address families inside and outside.
 #
-#   $netns1: wg1 (ours)     veth 10.0.0.1 fd10::1  <->  veth 10.0.0.2 fd10::2 $netns2: wgo (wireguard-go)
+#   $netns1: wg1 (ours)     veth 10.0.0.1 fd10::1  <->  veth 10.0.0.2 fd10::2 $netns2: wgi (wireguard-go)
 
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
@@ -43,20 +43,15 @@ printf '%s\n' "$k2" >"$tmp/k2"
 ip1 link add wg1 type wireguard
 # Its IPv6 address must survive the down/up that resets sessions.
 n1 sysctl -qw net.ipv6.conf.wg1.keep_addr_on_down=1
-n2 env WG_PROCESS_FOREGROUND=1 "$WGGO" wgo >"$tmp/wggo.log" 2>&1 &
-gopid=$!
-for _ in $(seq 1 50); do
-	[ -S /var/run/wireguard/wgo.sock ] && break
-	sleep 0.1
-done
-check "wireguard-go is up in $netns2" test -S /var/run/wireguard/wgo.sock
+start_wireguard_go "$netns2" wgi "$tmp/wggo.log" 2>"$tmp/wggo.err"
+check "wireguard-go is up in $netns2" ip2 link show wgi
 
 configure()
 {
 	local endpoint1=$1 endpoint2=$2
 	n1 "$WG_REF" set wg1 private-key "$tmp/k1" listen-port 20001 \
 		peer "$p2" allowed-ips 192.168.242.2/32,fd01::2/128 endpoint "$endpoint2" &&
-	n2 "$WG_REF" set wgo private-key "$tmp/k2" listen-port 20002 \
+	n2 "$WG_REF" set wgi private-key "$tmp/k2" listen-port 20002 \
 		peer "$p1" allowed-ips 192.168.242.1/32,fd01::1/128 endpoint "$endpoint1"
 }
 
@@ -64,7 +59,7 @@ configure()
 reset_sessions()
 {
 	ip1 link set wg1 down
-	n2 "$WG_REF" set wgo peer "$p1" remove
+	n2 "$WG_REF" set wgi peer "$p1" remove
 	ip1 link set wg1 up
 	configure "$@"
 }
@@ -73,9 +68,9 @@ check "configure both ends (outer IPv4)" configure 10.0.0.1:20001 10.0.0.2:20002
 ip1 addr add 192.168.242.1/24 dev wg1
 ip1 addr add fd01::1/64 dev wg1 nodad
 ip1 link set wg1 up
-ip2 addr add 192.168.242.2/24 dev wgo
-ip2 addr add fd01::2/64 dev wgo nodad
-ip2 link set wgo up
+ip2 addr add 192.168.242.2/24 dev wgi
+ip2 addr add fd01::2/64 dev wgi nodad
+ip2 link set wgi up
 
 check "ours initiates: ping IPv4" n1 ping -c 3 -W 2 192.168.242.2
 check "ping IPv6 across" n1 ping -c 2 -W 2 fd01::2
@@ -108,8 +103,7 @@ check "the session is on the IPv6 endpoint" \
 iperf "iperf3 TCP ours -> wireguard-go over outer IPv6" n1 iperf3 -c fd01::2 -p 5202
 iperf "iperf3 TCP wireguard-go -> ours over outer IPv6" n2 iperf3 -c 192.168.242.1 -p 5201
 
-kill "$gopid" 2>/dev/null
-wait "$gopid" 2>/dev/null
+stop_wireguard_go
 netns_cleanup
 check "module unloads" unload_wireguard
 rm -rf "$tmp"

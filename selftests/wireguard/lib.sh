@@ -110,6 +110,39 @@ netns_setup()
 		ip0 link set lo up && ip1 link set lo up && ip2 link set lo up
 }
 
+# start_wireguard_go NETNS NAME LOG: wireguard-go in the foreground of a
+# background job, its pid in $wggo_pid. Started directly, not through n1/n2:
+# a shell function put in the background is a subshell, and killing that
+# would leave wireguard-go (and its UAPI socket) behind for the next script.
+# Succeeds once both its UAPI socket and its tun device exist.
+start_wireguard_go()
+{
+	local netns=$1 name=$2 log=$3 i
+
+	wggo_name=$name
+	rm -f "/var/run/wireguard/$name.sock"
+	ip netns exec "$netns" env WG_PROCESS_FOREGROUND=1 "$WGGO" "$name" >"$log" 2>&1 &
+	wggo_pid=$!
+	for i in $(seq 1 100); do
+		if [ -S "/var/run/wireguard/$name.sock" ] &&
+		   ip -n "$netns" link show "$name" >/dev/null 2>&1; then
+			return 0
+		fi
+		sleep 0.1
+	done
+	cat "$log" >&2
+	return 1
+}
+
+stop_wireguard_go()
+{
+	[ -n "$wggo_pid" ] || return 0
+	kill "$wggo_pid" 2>/dev/null
+	wait "$wggo_pid" 2>/dev/null
+	rm -f "/var/run/wireguard/$wggo_name.sock"
+	wggo_pid=
+}
+
 netns_cleanup()
 {
 	ip netns del "$netns0" 2>/dev/null

@@ -34,6 +34,9 @@ for t in "${TESTS[@]}"; do
 	[ "$rc" = 0 ] || status=1
 	# A script that died half-way must not look like a pass.
 	[ "$rc" = 0 ] || [ ! -d /mnt/out ] || echo "not ok - $t exited with status $rc" >>"$out"
+	# Nothing a script left behind may reach into the next one.
+	pkill -x wireguard-go 2>/dev/null
+	rm -f /var/run/wireguard/*.sock
 	ip -all netns del 2>/dev/null
 done
 rmmod wireguard 2>/dev/null

@@ -111,6 +111,17 @@ wg2 set wg2 peer "$p1" preshared-key "$tmp/psk"
 restart
 check "matching again" ping1 192.168.241.2 3
 
+# --- a device-wide replace updates peers in place ----------------------------------
+# Upstream destroys and re-creates every peer on REPLACE_PEERS, losing their
+# sessions; ours keeps the peers it lists, so no new handshake is needed.
+handshake_before=$(wg1 show wg1 latest-handshakes | cut -f2)
+wg1 showconf wg1 >"$tmp/wg1.conf"
+sleep 1.5
+check "Debian's wg setconf of the running configuration (REPLACE_PEERS)" wg1 setconf wg1 "$tmp/wg1.conf"
+check "traffic flows right after it" ping1 192.168.241.2
+check "on the same session: no new handshake was needed" \
+	test "$(wg1 show wg1 latest-handshakes | cut -f2)" = "$handshake_before"
+
 # --- persistent keepalive ----------------------------------------------------------
 rx_of_peer() { wg2 show wg2 transfer | cut -f2; }
 wg1 set wg1 peer "$p2" persistent-keepalive 1

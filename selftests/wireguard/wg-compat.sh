@@ -50,12 +50,8 @@ check "the device is gone" sh -c "! ip -n $netns0 link show wgq0 2>/dev/null"
 
 # --- wireguard-go through its UAPI socket -----------------------------------------------
 if [ -x "$WGGO" ]; then
-	n1 env WG_PROCESS_FOREGROUND=1 "$WGGO" wgo >"$tmp/wggo.log" 2>&1 &
-	gopid=$!
-	for _ in $(seq 1 50); do
-		[ -S /var/run/wireguard/wgo.sock ] && break
-		sleep 0.1
-	done
+	start_wireguard_go "$netns1" wgo "$tmp/wggo.log"
+	check "wireguard-go is up" ip1 link show wgo
 	$WG_REF genkey >"$tmp/gokey"
 	check "our wg configures wireguard-go" \
 		n1 "$WG" set wgo private-key "$tmp/gokey" listen-port 41414 \
@@ -73,8 +69,7 @@ if [ -x "$WGGO" ]; then
 		diag "$out"
 		check "and changed nothing" test "$(n1 "$WG_REF" show wgo allowed-ips | cut -f2)" = "10.79.0.0/16 10.80.0.0/16 10.81.0.0/16"
 	fi
-	kill "$gopid" 2>/dev/null
-	wait "$gopid" 2>/dev/null
+	stop_wireguard_go
 else
 	skip "our wg on wireguard-go" "wireguard-go is not installed"
 fi

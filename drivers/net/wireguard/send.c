@@ -255,7 +255,9 @@ static void queue_for_encryption(struct wg_peer *peer, struct sk_buff *skb,
 	struct wg_device *wg = peer->device;
 	int cpu;
 
-	PACKET_CB(skb)->keypair = wg_noise_keypair_get(keypair);
+	/* Our caller holds a reference, so one more cannot race the last put. */
+	kref_get(&keypair->refcount);
+	PACKET_CB(skb)->keypair = keypair;
 	atomic_set(&PACKET_CB(skb)->state, PACKET_STATE_UNCRYPTED);
 	if (unlikely(!wg_serial_queue_enqueue(&peer->tx_queue, skb))) {
 		wg_noise_keypair_put(keypair, false);
