@@ -58,6 +58,11 @@ modules_install: module
 check:
 	@selftests/wireguard/check.sh
 
+# The suite on a KASAN/UBSAN/kmemleak/lockdep kernel built from Debian's
+# linux-source-6.12 (cached in build/debug-kernel); slow, see README.md.
+check-debug:
+	@selftests/wireguard/debug-kernel.sh
+
 demo:
 	@selftests/wireguard/demo.sh
 
@@ -69,7 +74,7 @@ bench:
 	tools/bench/run.sh
 
 bench-quick:
-	BENCH_SIZES="1000 10000" tools/bench/run.sh
+	BENCH_QUICK=1 BENCH_SIZES="1000 10000" tools/bench/run.sh
 
 clean:
 	rm -rf build
@@ -80,5 +85,6 @@ help:
 	@echo "make install                   install both (module into /lib/modules/KVER/updates)"
 	@echo "make demo                      boot a VM and show a tunnel between two namespaces"
 	@echo "make check                     install what is missing, build, run every test"
+	@echo "make check-debug               the suite on a KASAN/lockdep/kmemleak debug kernel"
 	@echo "make deps                      only install the Debian packages the tests need"
 	@echo "make bench | bench-quick       benchmarks against the stock module (tools/bench/results/)"

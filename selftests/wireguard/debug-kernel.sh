@@ -15,12 +15,14 @@
 # Environment:
 #   WG_DEBUG_TESTS="a.sh b.sh"  the test scripts to run (default: run-tests.sh's
 #                               whole suite, then selftest.sh)
-#   WG_DEBUG_LIMIT=SECONDS      wall-clock limit of the VM (default 3600)
+#   WG_DEBUG_LIMIT=SECONDS      wall-clock limit of the VM (default 5400)
 #   WG_DEBUG_MODULE=PATH        test this wireguard.ko instead of ours (e.g. a
 #                               scratch copy built against build/debug-kernel/obj)
 #   WG_DEBUG_ARGS="..."         extra kernel arguments
+#   WG_DEBUG_OUT=DIR            results: TAP files, console log (default
+#                               build/debug-kernel/results)
 #   WG_DEBUG_FULL=1             full sizes for the slow tests (default: reduced,
-#                               BLIP_SECONDS=4 and WG_BIG=2000, see below)
+#                               BLIP_SECONDS=4 and WG_BIG=2000)
 #
 # The kernel tree: build/debug-kernel/obj (O= of /usr/src/linux-source-6.12
 # when that tree is clean, else of our own extract in build/debug-kernel/src).
@@ -39,7 +41,7 @@ dk=$top/build/debug-kernel
 obj=$dk/obj
 frag=$here/qemu/debug-kernel.config
 tarball=/usr/src/linux-source-6.12.tar.xz
-results=$dk/results
+results=${WG_DEBUG_OUT:-$dk/results}
 jobs=${WG_DEBUG_JOBS:-$(nproc)}
 
 log() { echo "# debug-kernel: $*"; }
@@ -124,24 +126,30 @@ build_kernel()
 build_module()
 {
 	local t0=$SECONDS
-	make -s module KVER="$release" KDIR="$obj" DEBUG=1 >"$dk/module.log" 2>&1 ||
-		{ cat "$dk/module.log"; die "our module does not build against $release"; }
+	{ make -s module KVER="$release" KDIR="$obj" && make -s module KVER="$release" KDIR="$obj" DEBUG=1; } \
+		>"$dk/module.log" 2>&1 || { cat "$dk/module.log"; die "our module does not build against $release"; }
 	log "our module built against $release in $((SECONDS - t0))s"
+	# What the tests run besides the module: our wg and the netlink helper.
+	make -s selftests wg >>"$dk/module.log" 2>&1 ||
+		{ tail -n 20 "$dk/module.log"; die "make selftests wg failed"; }
 }
 
 # --- in the guest ------------------------------------------------------------
 
 kl=/sys/kernel/debug/kmemleak
 
-# guest MODULE [TEST...]: runs in the VM.  Results go to /mnt/out/*.tap.
+# guest MODULE DEBUG_MODULE [TEST...]: runs in the VM.  The tests run with
+# MODULE, selftest.sh with DEBUG_MODULE (its self-tests run at every load,
+# minutes under this kernel).  Results go to /mnt/out/*.tap.
 guest()
 {
-	local mod=$1 status=0 n=0 out=/dev/null
-	shift
+	local mod=$1 dmod=$2 status=0 n=0 out=/dev/null t tests=() self=0 tap
+	shift 2
 	if [ "${WG_DEBUG_FULL:-0}" != 1 ]; then
 		export BLIP_SECONDS=${BLIP_SECONDS:-4} WG_BIG=${WG_BIG:-2000}
 	fi
 	[ -d /mnt/out ] && out=/mnt/out/kmemleak.tap
+	tap=$(mktemp)
 	# Leak suspects from before the tests (boot) are not ours: forget them,
 	# and let only our scans run, not the periodic one.
 	if [ -w "$kl" ]; then
@@ -150,11 +158,16 @@ guest()
 		echo "# debug-kernel: boot-time kmemleak suspects, ignored: $(grep -c '^unreferenced object' "$kl")"
 		echo clear >"$kl"
 	fi
-	if [ $# -gt 0 ]; then
-		bash "$here/run-tests.sh" "$mod" "$@" || status=1
-	else
-		bash "$here/run-tests.sh" "$mod" || status=1
-		bash "$here/run-tests.sh" "$mod" selftest.sh || status=1
+	# shellcheck disable=SC2046 # the list is words
+	[ $# -gt 0 ] || set -- $(sed -n 's/^TESTS=(\(.*\))$/\1/p' "$here/run-tests.sh") selftest.sh
+	for t in "$@"; do
+		if [ "$t" = selftest.sh ]; then self=1; else tests+=("$t"); fi
+	done
+	if [ ${#tests[@]} -gt 0 ]; then
+		bash "$here/run-tests.sh" "$mod" "${tests[@]}" || status=1
+	fi
+	if [ "$self" = 1 ]; then
+		bash "$here/run-tests.sh" "$dmod" selftest.sh || status=1
 	fi
 	rmmod wireguard 2>/dev/null
 	# kmemleak: objects must be a few seconds old and unreferenced in a scan
@@ -176,10 +189,12 @@ guest()
 			else
 				echo "not ok 1 - kmemleak reports $n unreferenced objects after the tests"
 				sed 's/^/# /' "$kl"
-				status=1
 			fi
 		fi
-	} | tee "$out"
+	} >"$tap"
+	cat "$tap"
+	cp "$tap" "$out"
+	grep -q '^not ok' "$tap" && status=1
 	return $status
 }
 
@@ -227,26 +242,30 @@ build_deps()
 
 run_vm()
 {
-	local mod=${WG_DEBUG_MODULE:-$top/build/$release-debug/wireguard/wireguard.ko} t0=$SECONDS rc tap
-	local limit=${WG_DEBUG_LIMIT:-3600} tests=() envs=()
+	local mod=${WG_DEBUG_MODULE:-$top/build/$release/wireguard/wireguard.ko} t0=$SECONDS rc tap
+	local dmod=${WG_DEBUG_MODULE:-$top/build/$release-debug/wireguard/wireguard.ko}
+	local limit=${WG_DEBUG_LIMIT:-5400} tests=() envs=()
 	read -r -a tests <<<"${WG_DEBUG_TESTS:-}"
 	# The guest does not inherit our environment: pass the knobs on.
 	for v in WG_DEBUG_FULL BLIP_SECONDS BLIP_RATE BLIP_PREFIXES WG_BIG; do
 		[ -n "${!v:-}" ] && envs+=("$v=${!v}")
 	done
-	[ -r "$mod" ] || { fail "no module $mod"; return 1; }
+	if [ ! -r "$mod" ] || [ ! -r "$dmod" ]; then
+		fail "no module $mod or $dmod"
+		return 1
+	fi
 	rm -rf "$results"
 	mkdir -p "$results/out"
-	log "booting $release with $mod (limit ${limit}s; full debug runs about 10x slower than usual)"
+	log "booting $release with $mod and $dmod (limit ${limit}s; full debug runs about 10x slower than usual)"
 	# acpi=noirq: ACPI's PCI routing otherwise times out under KASAN+TCG and
 	# the workqueue watchdog reports false lockups.  The hung-task limit is
 	# raised for the same slowness.
 	"$here/qemu/run-vm.sh" -q -k "$release" -K "$obj/arch/x86/boot/bzImage" -m 4G -t "$limit" \
 		-a "acpi=noirq sysctl.kernel.hung_task_timeout_secs=600 ${WG_DEBUG_ARGS:-}" \
 		-o "$results/out" -l "$results/console.log" -- \
-		env "${envs[@]}" bash "$here/debug-kernel.sh" guest "$mod" "${tests[@]}"
+		env "${envs[@]}" bash "$here/debug-kernel.sh" guest "$mod" "$dmod" "${tests[@]}"
 	rc=$?
-	echo "$((SECONDS - t0))" >"$dk/run-seconds"
+	echo "$((SECONDS - t0))" >"$results/run-seconds"
 	for tap in "$results"/out/*.tap; do
 		[ -e "$tap" ] || continue
 		echo "   $(basename "$tap")"
@@ -276,7 +295,7 @@ guest)
 	exit
 	;;
 run | all) ;;
-*) sed -n '4,30p' "$0" >&2; exit 2 ;;
+*) sed -n '4,32p' "$0" >&2; exit 2 ;;
 esac
 
 start_all=$SECONDS
@@ -293,15 +312,19 @@ if [ "$mode" = all ]; then
 		exit 1
 	fi
 fi
-[ -e "$dk/release" ] && [ -e "$obj/arch/x86/boot/bzImage" ] || { fail "no debug kernel built (run: $0 build)"; summary; exit 1; }
+if [ ! -e "$dk/release" ] || [ ! -e "$obj/arch/x86/boot/bzImage" ]; then
+	fail "no debug kernel built (run: $0 build)"
+	summary
+	exit 1
+fi
 release=$(cat "$dk/release")
 src=$(kernel_src)
 t0=$SECONDS
 if [ -n "${WG_DEBUG_MODULE:-}" ] || (build_module); then
-	[ -n "${WG_DEBUG_MODULE:-}" ] || pass "our module builds against $release with DEBUG=1 ($((SECONDS - t0))s)"
+	[ -n "${WG_DEBUG_MODULE:-}" ] || pass "our module builds against $release, plain and DEBUG=1 ($((SECONDS - t0))s)"
 	run_vm
 else
-	fail "our module builds against $release with DEBUG=1"
+	fail "our module builds against $release"
 fi
 echo "== done in $((SECONDS - start_all))s"
 summary
