@@ -17,9 +17,13 @@
 #
 # Environment:
 #   BENCH_KERNELS  kernel series or releases (default "6.12"; e.g. "6.12 6.1")
-#   BENCH_AREAS    areas to run (default "allowedips-scale")
+#   BENCH_AREAS    areas to run (default "allowedips-scale throughput blip")
 #   BENCH_SIZES    passed to the guest (allowedips-scale: prefix counts)
 #   BENCH_REPS     passed to the guest (repetitions of cheap measurements)
+#   BENCH_QUICK=1  passed to the guest: throughput 1 repetition of 2 s,
+#                  blip K = 1 100 (make bench-quick should set it)
+#   BENCH_TP_REPS, BENCH_TP_SECONDS, BENCH_TP_UDP_RATE       throughput.sh
+#   BENCH_BLIP_K, BENCH_BLIP_SECONDS, BENCH_BLIP_RATE        blip.sh
 #   BENCH_MEM      guest memory (default 8G: a million prefixes need it)
 #   BENCH_CPUS     guest CPUs (default 2)
 #   BENCH_TIMEOUT  VM wall-clock limit in seconds (default 2400)
@@ -36,7 +40,7 @@ top=$(cd "$here/../.." && pwd)
 . "$top/selftests/wireguard/qemu/kver.sh"
 
 kernels=${BENCH_KERNELS:-6.12}
-areas=${BENCH_AREAS:-allowedips-scale}
+areas=${BENCH_AREAS:-"allowedips-scale throughput blip"}
 mem=${BENCH_MEM:-8G}
 cpus=${BENCH_CPUS:-2}
 limit=${BENCH_TIMEOUT:-2400}
@@ -86,7 +90,10 @@ for k in $kernels; do
 	out=$(mktemp -d "${TMPDIR:-/tmp}/wg-bench-$kver.XXXXXX")
 	guest_env=(env "BENCH_AREAS=$areas" "WG_MODULE=$module" "OUR_WG=$OUR_WG" "WGNL=$WGNL")
 	[ -n "${BENCH_SIZES:-}" ] && guest_env+=("BENCH_SIZES=$BENCH_SIZES")
-	[ -n "${BENCH_REPS:-}" ] && guest_env+=("BENCH_REPS=$BENCH_REPS")
+	for v in BENCH_REPS BENCH_QUICK BENCH_TP_REPS BENCH_TP_SECONDS BENCH_TP_UDP_RATE \
+		BENCH_BLIP_K BENCH_BLIP_SECONDS BENCH_BLIP_RATE; do
+		[ -n "${!v:-}" ] && guest_env+=("$v=${!v}")
+	done
 	# One boot runs every area; an area that fails does not stop the others.
 	guest_cmd='rc=0; for a in $BENCH_AREAS; do echo "# bench: area $a"; '
 	guest_cmd+='bash '$(printf '%q' "$here")'/$a.sh >/dev/null || { echo "# bench: area $a FAILED"; rc=1; }; done; exit $rc'
@@ -116,6 +123,7 @@ for k in $kernels; do
 	BENCH_META_DURATION=$((t1 - t0)) BENCH_META_BUILD=$build \
 	BENCH_META_MODULE=$module BENCH_META_OUR_WG=$OUR_WG BENCH_META_WGNL=$WGNL \
 	BENCH_META_MEM=$mem BENCH_META_CPUS=$cpus BENCH_META_SIZES="${BENCH_SIZES:-default}" \
+	BENCH_META_QUICK="${BENCH_QUICK:-0}" BENCH_META_AREAS="$areas" \
 		/usr/bin/python3 "$here/render.py" "$csv" >"$md" || status=1
 	echo "# bench: $kver: $csv"
 	echo "# bench: $kver: $md"
