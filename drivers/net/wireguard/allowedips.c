@@ -51,6 +51,7 @@
 #include <linux/ipv6.h>
 #include <linux/lockdep.h>
 #include <linux/rcupdate.h>
+#include <linux/sched.h>
 #include <linux/slab.h>
 
 #define V4_BITS 32
@@ -399,6 +400,12 @@ static void trie_free(struct allowedips_node __rcu **root, struct mutex *lock)
 				free_queue(child, &todo, lock);
 		}
 		call_rcu(&node->rcu, node_free_rcu);
+		/*
+		 * Every caller holds only the config mutex and may sleep; on a
+		 * kernel without preemption, a million nodes would otherwise
+		 * hold this CPU for seconds.
+		 */
+		cond_resched();
 	}
 }
 
@@ -472,8 +479,11 @@ void wg_allowedips_remove_by_peer(struct allowedips *table,
 
 	lockdep_assert_held(lock);
 	/* Only @node and branching parents, which are on no list, are freed. */
-	list_for_each_entry_safe(node, tmp, &peer->allowedips_list, peer_list)
+	list_for_each_entry_safe(node, tmp, &peer->allowedips_list, peer_list) {
 		node_remove(table, node, lock);
+		/* A peer may own a million prefixes; see trie_free(). */
+		cond_resched();
+	}
 }
 
 void wg_allowedips_replace_begin(struct wg_peer *peer, struct list_head *stale,
@@ -489,8 +499,10 @@ void wg_allowedips_replace_end(struct allowedips *table,
 	struct allowedips_node *node, *tmp;
 
 	lockdep_assert_held(lock);
-	list_for_each_entry_safe(node, tmp, stale, peer_list)
+	list_for_each_entry_safe(node, tmp, stale, peer_list) {
 		node_remove(table, node, lock);
+		cond_resched();
+	}
 }
 
 void wg_allowedips_replace_abort(struct wg_peer *peer, struct list_head *stale,

@@ -563,6 +563,8 @@ static int set_peer_allowedips(struct wg_peer *peer, struct nlattr *list,
 				ret = set_allowedip(peer, attrs);
 			if (ret)
 				break;
+			/* A request may carry hundreds of thousands. */
+			cond_resched();
 		}
 	}
 	if (replace) {
