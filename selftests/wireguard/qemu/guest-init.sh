@@ -33,6 +33,31 @@ if grep -q 'wgvm\.out=1' /proc/cmdline; then
 		echo "guest-init: cannot mount the output directory"
 fi
 
+# Under multi-threaded TCG a vCPU can still run into the int3 that live code
+# patching leaves for a moment at a static branch after the patching CPU has
+# removed it again; the kernel then dies with "Oops: int3" (seen in
+# __netif_receive_skb_core while ping switched netstamp_needed_key on or off,
+# once in ten runs of the suite).  Keep on, for the whole run, the keys that
+# the tests would otherwise flip all the time: a socket with SO_TIMESTAMP
+# holds netstamp_needed_key (every ping toggles it), and FOU sockets hold
+# udp_encap_needed_key and udpv6_encap_needed_key (every WireGuard device's
+# sockets toggle them).  They live in this namespace, which no test uses.
+pin_static_keys()
+{
+	/usr/bin/python3 -c '
+import signal, socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_TIMESTAMP, 1)
+signal.pause()' &
+	modprobe fou 2>/dev/null && ip fou add port 5555 ipproto 4 ||
+		echo "guest-init: no FOU socket for IPv4, udp_encap_needed_key not pinned"
+	modprobe fou6 2>/dev/null && ip -6 fou add port 5555 ipproto 41 ||
+		echo "guest-init: no FOU socket for IPv6, udpv6_encap_needed_key not pinned"
+	# The keys flip from a workqueue: let that happen before any test runs.
+	sleep 1
+}
+pin_static_keys
+
 run=$(sed -n 's/.*wgvm\.run=\([^ ]*\).*/\1/p' /proc/cmdline)
 echo "# vm: $(uname -r) up after $(cut -d' ' -f1 /proc/uptime)s"
 sh "$run" </dev/null
