@@ -5,7 +5,11 @@
 #
 # For the stock Debian module and for ours, one after the other in the same
 # boot: install one peer with N distinct IPv4 /32 prefixes and measure what
-# that costs and what single-prefix changes cost at that scale.
+# that costs and what single-prefix changes cost at that scale; then the same
+# N prefixes spread over 1000 peers (metrics spread_*); and how many
+# AllowedIPs lookups per second the transmit path does with N prefixes
+# installed (lookups_per_s: udpblast.c sends to random installed prefixes of
+# a peer without endpoint, so each datagram is one lookup and an error).
 #
 # Environment:
 #   WG_MODULE     our wireguard.ko (required)
@@ -16,11 +20,15 @@
 #   WGNL          the raw netlink test client (default build/selftests/wgnl)
 #   BENCH_SIZES   prefix counts (default "1000 10000 100000 1000000")
 #   BENCH_MODULES which modules, in order (default "stock ours")
-#   BENCH_REPS    repetitions of the cheap measurements when N <= 10000 (3)
+#   BENCH_REPS    repetitions of the cheap measurements when N <= 100000 (3)
+#   BENCH_SPREAD_PEERS  peers of the spread variant (default 1000; 0: skip it)
+#   BENCH_LOOKUP_SECONDS  duration of the lookup loop (default 3, quick 1;
+#                 0: skip it)
+#   BENCH_UDPBLAST  the sender (default build/bench/udpblast, built by run.sh)
 #
 # Output: CSV lines kernel,module,N,metric,value,unit on stdout, and the same
 # in /mnt/out/allowedips-scale.csv when /mnt/out exists.  Times are medians
-# of BENCH_REPS runs for N <= 10000, single runs above that.
+# of BENCH_REPS runs for N <= 100000, single runs above that.
 set -u
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -31,6 +39,10 @@ reps_small=${BENCH_REPS:-3}
 OUR_WG=${OUR_WG:-$top/tools/wg/wg}
 DEB_WG=${DEB_WG:-/usr/bin/wg}
 WGNL=${WGNL:-$top/build/selftests/wgnl}
+spread_peers=${BENCH_SPREAD_PEERS:-1000}
+lookup_secs=${BENCH_LOOKUP_SECONDS:-3}
+[ "${BENCH_QUICK:-0}" = 1 ] && lookup_secs=${BENCH_LOOKUP_SECONDS:-1}
+UDPBLAST=${BENCH_UDPBLAST:-$top/build/bench/udpblast}
 ns=wgbench
 work=/tmp/wgbench
 kernel=$(uname -r)
@@ -101,7 +113,8 @@ fresh_device()
 	"$DEB_WG" set wg0 private-key "$work/private" || return 1
 }
 
-prefix_count() { "$DEB_WG" show wg0 allowed-ips | awk '{ n += NF - 1 } END { print n + 0 }'; }
+# Peers without prefixes show "(none)".
+prefix_count() { "$DEB_WG" show wg0 allowed-ips | awk '{ for (i = 2; i <= NF; i++) if ($i != "(none)") n++ } END { print n + 0 }'; }
 
 # inner MODULE: all sizes for the module currently loaded; runs inside $ns.
 inner()
@@ -111,7 +124,7 @@ inner()
 	pub=$(cat "$work/peer.pub")
 	for n in $sizes; do
 		reps=1
-		[ "$n" -le 10000 ] && reps=$reps_small
+		[ "$n" -le 100000 ] && reps=$reps_small
 		conf=$work/conf-$n
 		mapfile -t rm_list <"$work/remove-$n"
 		mapfile -t add_list <"$work/add-$n"
@@ -131,6 +144,7 @@ inner()
 			a_mslab+=("$(awk -v a="$m0" -v b="$m1" -v n="$n" 'BEGIN { printf "%.1f", (b - a) / n }')")
 		done
 		emit "$mod" "$n" setconf_debwg "$(median "${a_set[@]}")" ms
+		log "$mod N=$n: private key after Debian's setconf of a file without one: '$("$DEB_WG" show wg0 private-key)'"
 		emit "$mod" "$n" slab_bytes_per_prefix "$(median "${a_slab[@]}")" bytes
 		emit "$mod" "$n" meminfo_slab_bytes_per_prefix "$(median "${a_mslab[@]}")" bytes
 
@@ -155,6 +169,9 @@ inner()
 			a_dump+=("$(ms "$t0" "$t1")")
 		done
 		emit "$mod" "$n" dump_debwg "$(median "${a_dump[@]}")" ms
+
+		# (f) lookups per second in the transmit path.
+		lookups "$mod" "$n" || return 1
 
 		# (c) remove one prefix.  Full replace with N-1 prefixes (setconf
 		# of the same peer without prefix 0): the only way with the stock
@@ -208,7 +225,105 @@ inner()
 		t=$(timed ip link del wg0) || return 1
 		emit "$mod" "$n" device_delete "$t" ms
 		log "$mod N=$n done"
+
+		if [ "$spread_peers" -gt 0 ]; then
+			spread "$mod" "$n" "$reps" || return 1
+			log "$mod N=$n spread over $(spread_count "$n") peers done"
+		fi
 	done
+}
+
+spread_count() { if [ "$1" -lt "$spread_peers" ]; then echo "$1"; else echo "$spread_peers"; fi; }
+
+# lookups MODULE N: wg0 (down, its one peer holding N prefixes and no
+# endpoint) goes up with a route for 10/8; udpblast sends to random installed
+# prefixes for $lookup_secs seconds.  Each sendto() is one lookup that finds
+# the peer, then fails with EDESTADDRREQ (no endpoint); ENOKEY would mean no
+# peer was found.  The device goes down again after.
+lookups()
+{
+	local mod=$1 n=$2 key val calls=0 edest=0
+	[ "$lookup_secs" = 0 ] && return 0
+	ip addr add 192.168.77.1/32 dev wg0 || return 1
+	ip link set wg0 up || return 1
+	ip route add 10.0.0.0/8 dev wg0 || return 1
+	"$UDPBLAST" "$n" "$lookup_secs" >"$work/blast" || { ip link set wg0 down; return 1; }
+	ip link set wg0 down
+	ip addr flush dev wg0
+	while read -r key val; do
+		case $key in
+		calls) calls=$val ;;
+		err_89) edest=$val ;;	# EDESTADDRREQ
+		per_s) emit "$mod" "$n" lookups_per_s "$val" calls/s ;;
+		esac
+	done <"$work/blast"
+	[ "$calls" -gt 0 ] && emit "$mod" "$n" lookups_found_pct \
+		"$(awk -v a="$edest" -v b="$calls" 'BEGIN { printf "%.1f", 100 * a / b }')" %
+	[ "$edest" = "$calls" ] || log "WARNING: $mod N=$n: $edest of $calls sends found the peer: $(tr '\n' ' ' <"$work/blast")"
+	return 0
+}
+
+# spread MODULE N REPS: the same N prefixes spread over P = min(N, 1000)
+# peers (prefix i on peer i mod P): install, dump, remove one, memory.
+spread()
+{
+	local mod=$1 n=$2 reps=$3 r t b0 b1 v expect line
+	local s_set=() s_slab=() s_ours=() s_dump=() s_repl=() s_rm=() s_rmnl=()
+	local conf=$work/spread-$n
+	mapfile -t rm_list <"$work/spread-remove-$n"
+
+	for r in $(seq 1 "$reps"); do
+		fresh_device || return 1
+		sleep 1
+		b0=$(slab_bytes)
+		t=$(timed "$DEB_WG" setconf wg0 "$conf") || return 1
+		sleep 1
+		b1=$(slab_bytes)
+		s_set+=("$t")
+		s_slab+=("$(awk -v a="$b0" -v b="$b1" -v n="$n" 'BEGIN { printf "%.1f", (b - a) / n }')")
+	done
+	emit "$mod" "$n" spread_setconf_debwg "$(median "${s_set[@]}")" ms
+	emit "$mod" "$n" spread_slab_bytes_per_prefix "$(median "${s_slab[@]}")" bytes
+	if [ "$mod" = ours ]; then
+		for r in $(seq 1 "$reps"); do
+			fresh_device || return 1
+			s_ours+=("$(timed "$OUR_WG" setconf wg0 "$conf")") || return 1
+		done
+		emit "$mod" "$n" spread_setconf_ourwg "$(median "${s_ours[@]}")" ms
+	fi
+	v=$(prefix_count)
+	[ "$v" = "$n" ] || log "WARNING: $mod N=$n spread: $v prefixes after setconf"
+
+	for r in $(seq 1 "$reps"); do
+		s_dump+=("$(timed "$DEB_WG" show wg0 dump)") || return 1
+	done
+	emit "$mod" "$n" spread_dump_debwg "$(median "${s_dump[@]}")" ms
+
+	# Stock's way to remove one prefix: replace the list of the one peer
+	# that holds it (addconf of that [Peer] with its other prefixes).
+	for r in $(seq 1 "$reps"); do
+		s_repl+=("$(timed "$DEB_WG" addconf wg0 "$conf-peer0-minus1")") || return 1
+	done
+	emit "$mod" "$n" spread_remove_one_replace_peer_debwg "$(median "${s_repl[@]}")" ms
+	expect=$((n - 1))
+	if [ "$mod" = ours ]; then
+		for r in $(seq 1 "$reps"); do
+			read -ra line <<<"${rm_list[$((r - 1))]}"
+			s_rm+=("$(timed "$OUR_WG" set wg0 peer "${line[0]}" allowed-ips "-${line[1]}")") || return 1
+		done
+		for r in $(seq 1 "$reps"); do
+			read -ra line <<<"${rm_list[$((reps + r - 1))]}"
+			s_rmnl+=("$(timed "$WGNL" set wg0 "${line[0]}" "-${line[1]}")") || return 1
+		done
+		emit "$mod" "$n" spread_remove_one_ourwg "$(median "${s_rm[@]}")" ms
+		emit "$mod" "$n" spread_remove_one_wgnl "$(median "${s_rmnl[@]}")" ms
+		expect=$((expect - 2 * reps))
+	fi
+	v=$(prefix_count)
+	emit "$mod" "$n" spread_final_prefixes "$v" count
+	[ "$v" = "$expect" ] || log "WARNING: $mod N=$n spread: $v prefixes at the end, expected $expect"
+	t=$(timed ip link del wg0) || return 1
+	emit "$mod" "$n" spread_device_delete "$t" ms
 }
 
 if [ "${1:-}" = --inner ]; then
@@ -220,6 +335,7 @@ fi
 
 [ "$(id -u)" = 0 ] || die "must run as root (in the VM)"
 [ -n "${WG_MODULE:-}" ] && [ -r "$WG_MODULE" ] || die "WG_MODULE='${WG_MODULE:-}' is not readable"
+[ "$lookup_secs" = 0 ] || [ -x "$UDPBLAST" ] || die "$UDPBLAST missing (run.sh builds it; or BENCH_LOOKUP_SECONDS=0)"
 for x in "$OUR_WG" "$DEB_WG" "$WGNL"; do
 	[ -x "$x" ] || die "$x is not executable"
 done
@@ -246,18 +362,42 @@ maxreps=$reps_small
 # multiplier makes that a bijection, so prefixes 0 .. 2^24-1 are distinct and
 # spread over the whole /8.  Files per N: conf-N (prefixes 0..N-1, 64 to a
 # line), conf-N-minus1 (without prefix 0), remove-N (prefixes 1..2*reps, all
-# installed), add-N (prefixes N..N+2*reps-1, not installed).
+# installed), add-N (prefixes N..N+2*reps-1, not installed).  Spread over
+# P = min(N, BENCH_SPREAD_PEERS) peers with made-up keys, prefix i on peer
+# i mod P: spread-N (all), spread-N-peer0-minus1 (peer 0's [Peer] without
+# prefix 0), spread-remove-N ("KEY PREFIX" of prefixes 1..2*reps).
 log "generating configurations for N in $sizes"
 t0=$(now)
-/usr/bin/python3 - "$work" "$pub" "$maxreps" $sizes <<'EOF' || die "generator failed"
-import sys
-work, pub, reps = sys.argv[1], sys.argv[2], int(sys.argv[3])
+/usr/bin/python3 - "$work" "$pub" "$maxreps" "$spread_peers" "$(cat "$work/private")" $sizes <<'EOF' || die "generator failed"
+import base64, random, sys
+work, pub, reps, speers, priv = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
 def p(i):
     x = (i * 2654435761 + 12345) & 0xffffff
     return "10.%d.%d.%d/32" % (x >> 16, (x >> 8) & 255, x & 255)
-for n in map(int, sys.argv[4:]):
+rnd = random.Random(7)
+keys = [base64.b64encode(bytes(rnd.getrandbits(8) for _ in range(32))).decode() for _ in range(max(speers, 1))]
+def peer_section(key, lst):
+    out = "[Peer]\nPublicKey = %s\n" % key
+    for k in range(0, len(lst), 64):
+        out += "AllowedIPs = %s\n" % ", ".join(lst[k:k + 64])
+    return out
+for n in map(int, sys.argv[6:]):
     assert n + 2 * reps <= 1 << 24 and n > 2 * reps
     allp = [p(i) for i in range(n)]
+    if speers > 0:
+        np_ = min(n, speers)
+        with open("%s/spread-%d" % (work, n), "w") as f:
+            # With the device's private key: Debian's setconf clears a key
+            # the file does not name, ours keeps it; with the key in the
+            # file both end with it, and the kernel precomputes one static
+            # Diffie-Hellman per peer either way.
+            f.write("[Interface]\nPrivateKey = %s\n" % priv)
+            for j in range(np_):
+                f.write(peer_section(keys[j], allp[j::np_]))
+        with open("%s/spread-%d-peer0-minus1" % (work, n), "w") as f:
+            f.write(peer_section(keys[0], allp[np_::np_]))
+        with open("%s/spread-remove-%d" % (work, n), "w") as f:
+            f.write("".join("%s %s\n" % (keys[i % np_], allp[i]) for i in range(1, 1 + 2 * reps)))
     for name, lst in (("conf-%d" % n, allp), ("conf-%d-minus1" % n, allp[1:])):
         with open("%s/%s" % (work, name), "w") as f:
             f.write("[Peer]\nPublicKey = %s\n" % pub)
