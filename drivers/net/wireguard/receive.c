@@ -340,10 +340,14 @@ drop:
 static unsigned int inner_packet_len(struct sk_buff *skb)
 {
 	if (skb->protocol == htons(ETH_P_IP)) {
+		unsigned int len;
+
 		if (unlikely(!pskb_may_pull(skb, sizeof(struct iphdr)) ||
 			     ip_hdr(skb)->ihl < 5))
 			return 0;
-		return ntohs(ip_hdr(skb)->tot_len);
+		/* A packet shorter than its own header is not one. */
+		len = ntohs(ip_hdr(skb)->tot_len);
+		return len >= ip_hdr(skb)->ihl * 4 ? len : 0;
 	}
 	if (unlikely(!pskb_may_pull(skb, sizeof(struct ipv6hdr))))
 		return 0;
