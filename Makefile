@@ -41,11 +41,11 @@ wg:
 	$(MAKE) -C tools/wg
 
 # Test programs of ours that the VM selftests run.
-selftests: $(TOP)/build/selftests/wgnl
+selftests: $(TOP)/build/selftests/wgnl $(TOP)/build/selftests/nlfuzz
 
-$(TOP)/build/selftests/wgnl: selftests/wireguard/wgnl.c include/uapi/linux/wireguard.h
+$(TOP)/build/selftests/%: selftests/wireguard/%.c include/uapi/linux/wireguard.h
 	@mkdir -p $(dir $@)
-	$(CC) -O2 -Wall -Wextra -Werror -o $@ $< -lmnl
+	$(CC) -O2 -Wall -Wextra -Werror -I$(TOP)/include/uapi -o $@ $< -lmnl -lpthread
 
 install: modules_install
 	$(MAKE) -C tools/wg install

@@ -116,6 +116,9 @@ if [ -e tools/wg/Makefile ]; then
 fi
 
 echo "== selftests in the VM"
+# The hostile-input and stress tests in their short form; their defaults (the
+# full form) are for make check-debug and for running them by hand.
+short=(env NLFUZZ_SECONDS=20 NLFUZZ_COUNT=8000 PKTFUZZ_COUNT=60 STRESS_SECONDS=20 STRESS_SPOKES=16 STRESS_FAKES=32)
 for k in "${kvers[@]}"; do
 	mod=$top/build/$k/wireguard/wireguard.ko
 	if [ ! -e "$mod" ]; then
@@ -125,7 +128,7 @@ for k in "${kvers[@]}"; do
 	out=$results/vm-$k
 	t0=$SECONDS
 	selftests/wireguard/qemu/run-vm.sh -q -k "$k" -t 1800 -m 4G -o "$out" \
-		-l "$results/console-$k.log" -- bash selftests/wireguard/run-tests.sh "$mod"
+		-l "$results/console-$k.log" -- "${short[@]}" bash selftests/wireguard/run-tests.sh "$mod"
 	rc=$?
 	for tap in "$out"/*.tap; do
 		[ -e "$tap" ] || continue

@@ -11,6 +11,8 @@
 #   debug-kernel.sh [all]      build if needed, then run (default)
 #   debug-kernel.sh build      only build (or reuse) the kernel and our module
 #   debug-kernel.sh run        only run (the kernel must already be built)
+#   debug-kernel.sh plant      only show that a use-after-free and a lock-order
+#                              inversion planted in scratch copies are caught
 #
 # Environment:
 #   WG_DEBUG_TESTS="a.sh b.sh"  the test scripts to run (default: run-tests.sh's
@@ -247,7 +249,9 @@ run_vm()
 	local limit=${WG_DEBUG_LIMIT:-5400} tests=() envs=()
 	read -r -a tests <<<"${WG_DEBUG_TESTS:-}"
 	# The guest does not inherit our environment: pass the knobs on.
-	for v in WG_DEBUG_FULL BLIP_SECONDS BLIP_RATE BLIP_PREFIXES WG_BIG; do
+	for v in WG_DEBUG_FULL BLIP_SECONDS BLIP_RATE BLIP_PREFIXES WG_BIG \
+		NLFUZZ_SEED NLFUZZ_COUNT NLFUZZ_SECONDS PKTFUZZ_SEED PKTFUZZ_COUNT \
+		STRESS_SECONDS STRESS_SPOKES STRESS_FAKES STRESS_RATE STRESS_MOVES; do
 		[ -n "${!v:-}" ] && envs+=("$v=${!v}")
 	done
 	if [ ! -r "$mod" ] || [ ! -r "$dmod" ]; then
@@ -281,6 +285,84 @@ run_vm()
 	fi
 }
 
+# --- planted bugs: the lane must catch them ------------------------------------
+
+# plant_source NAME DIR: a scratch copy of the driver in DIR with bug NAME
+# planted in wg_newlink(), which every test reaches with its first
+# "ip link add type wireguard".
+plant_source()
+{
+	local name=$1 dir=$2 code
+	case $name in
+	use-after-free)
+		code='	{
+		/* Planted: a write to memory already freed. */
+		u8 *planted = kmalloc(64, GFP_KERNEL);
+
+		if (planted) {
+			kfree(planted);
+			WRITE_ONCE(planted[8], 1);
+		}
+	}'
+		;;
+	lock-inversion)
+		code='	/* Planted: the two config locks taken in both orders. */
+	mutex_lock(&wg->device_update_lock);
+	mutex_lock(&wg->socket_update_lock);
+	mutex_unlock(&wg->socket_update_lock);
+	mutex_unlock(&wg->device_update_lock);
+	mutex_lock(&wg->socket_update_lock);
+	mutex_lock(&wg->device_update_lock);
+	mutex_unlock(&wg->device_update_lock);
+	mutex_unlock(&wg->socket_update_lock);'
+		;;
+	*) die "no planted bug $name" ;;
+	esac
+	rm -rf "$dir"
+	mkdir -p "$dir"
+	cp -r "$top/drivers/net/wireguard/." "$dir/"
+	PLANT="$code" python3 - "$dir/device.c" <<'PY' || return 1
+import os, sys
+path = sys.argv[1]
+src = open(path).read()
+anchor = "\twg->creating_net = src_net;\n"
+if src.count(anchor) != 1:
+    sys.exit("debug-kernel: cannot find where to plant the bug in device.c")
+open(path, "w").write(src.replace(anchor, os.environ["PLANT"] + "\n" + anchor))
+PY
+}
+
+# plant: for each planted bug, a scratch module built against the debug
+# kernel runs netns.sh; the run must fail with the matching report.
+plant()
+{
+	local name dir want
+	for name in use-after-free lock-inversion; do
+		case $name in
+		use-after-free) want='KASAN: (slab-)?use-after-free' ;;
+		lock-inversion) want='possible circular locking dependency' ;;
+		esac
+		dir=$dk/plant-$name
+		if ! plant_source "$name" "$dir/src" ||
+			! make -C "$obj" M="$dir/src" WG_UAPI_INCLUDE="$top/include" CONFIG_WIREGUARD=m \
+				modules >"$dir/build.log" 2>&1; then
+			fail "planted $name: the scratch module builds (log: $dir/build.log)"
+			continue
+		fi
+		(
+			results=$dir/results
+			WG_DEBUG_MODULE=$dir/src/wireguard.ko WG_DEBUG_TESTS=netns.sh \
+				WG_DEBUG_LIMIT=1800 run_vm
+		) >"$dir/run.log" 2>&1
+		"$here/qemu/scan-log.sh" "$dir/results/console.log" >"$dir/bugs.txt"
+		if grep -Eq "$want" "$dir/bugs.txt"; then
+			pass "planted $name is caught: $(grep -Em1 "$want" "$dir/bugs.txt" | sed 's/^.*\] //')"
+		else
+			fail "planted $name went unnoticed (log: $dir/run.log)"
+		fi
+	done
+}
+
 mode=${1:-all}
 case $mode in
 build)
@@ -294,8 +376,8 @@ guest)
 	guest "$@"
 	exit
 	;;
-run | all) ;;
-*) sed -n '4,32p' "$0" >&2; exit 2 ;;
+run | all | plant) ;;
+*) sed -n '4,34p' "$0" >&2; exit 2 ;;
 esac
 
 start_all=$SECONDS
@@ -320,9 +402,13 @@ fi
 release=$(cat "$dk/release")
 src=$(kernel_src)
 t0=$SECONDS
-if [ -n "${WG_DEBUG_MODULE:-}" ] || (build_module); then
+if [ "$mode" = plant ]; then
+	plant
+elif [ -n "${WG_DEBUG_MODULE:-}" ] || (build_module); then
 	[ -n "${WG_DEBUG_MODULE:-}" ] || pass "our module builds against $release, plain and DEBUG=1 ($((SECONDS - t0))s)"
 	run_vm
+	# The lane is only worth its time if it catches what it is for.
+	[ "$mode" = all ] && [ -z "${WG_DEBUG_MODULE:-}" ] && plant
 else
 	fail "our module builds against $release"
 fi

@@ -14,7 +14,7 @@ packages=(
 	libmnl-dev pkg-config clang
 	iproute2 iputils-ping iperf3 netcat-openbsd
 	wireguard-go wireguard-tools
-	python3 python3-pyroute2 strace
+	python3 python3-pyroute2 python3-cryptography strace
 	sparse
 )
 # The kernel source is only for checkpatch and the debug-kernel lane.

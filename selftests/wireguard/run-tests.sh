@@ -13,7 +13,9 @@ export WG_MODULE=$1
 shift
 
 # The suite, in order.  Each is a TAP script that sources lib.sh.
-TESTS=(netns.sh config.sh wg-tool.sh wg-compat.sh tunnel.sh interop.sh blip.sh)
+# (One line: debug-kernel.sh reads it.)  The hostile-input and stress tests
+# size themselves from NLFUZZ_*, PKTFUZZ_* and STRESS_* (check.sh shortens them).
+TESTS=(netns.sh config.sh wg-tool.sh wg-compat.sh tunnel.sh interop.sh blip.sh fuzz-netlink.sh fuzz-packets.sh stress.sh)
 [ $# -gt 0 ] && TESTS=("$@")
 
 status=0

@@ -36,8 +36,8 @@ fi
 # Under multi-threaded TCG a vCPU can still run into the int3 that live code
 # patching leaves for a moment at a static branch after the patching CPU has
 # removed it again; the kernel then dies with "Oops: int3" (seen in
-# __netif_receive_skb_core while ping switched netstamp_needed_key on or off,
-# once in ten runs of the suite).  Keep on, for the whole run, the keys that
+# __netif_receive_skb_core and in netif_rx_internal while ping switched
+# netstamp_needed_key on or off).  Keep on, for the whole run, the keys that
 # the tests would otherwise flip all the time: a socket with SO_TIMESTAMP
 # holds netstamp_needed_key (every ping toggles it), and FOU sockets hold
 # udp_encap_needed_key and udpv6_encap_needed_key (every WireGuard device's

@@ -1,0 +1,176 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Hostile input on the wire: while a steady UDP stream crosses a tunnel, a
+# fuzzer throws datagrams at the receiving device's listen port, and not one
+# of them may be accepted, while each is counted where the driver says it
+# counts it and the tunnel keeps flowing.
+#
+# Same topology as tunnel.sh: wg1 in $netns1 and wg2 in $netns2, both sockets
+# in $netns0, where the outer packets cross the loopback.  The fuzzer lives in
+# $netns0 too (sending from 127.0.0.2-4 and ::1); it reads wg2's counters
+# through sysfs files it opened in $netns2.  The stream goes from $netns1 to
+# 192.168.241.2:9999.
+#
+#   $netns1 wg1 192.168.241.1 :10001 ==(127.0.0.1)==> :10002 wg2 192.168.241.2 $netns2
+#                                           ^
+#                       fuzzer in $netns0 --+  (and K3, a configured peer it plays)
+#
+# The fuzzer (fuzz-packets.py, on python3-cryptography) does its own
+# Noise handshakes and transport packets.  Junk classes, each counted
+# exactly: short and random datagrams, every message type with reserved bits
+# set or the wrong length, bad and valid mac1 over garbage, well-formed
+# initiations from unknown keys and ones claiming wg1's key, unsolicited
+# cookie replies, transport data to unknown indices, forged data on the live
+# session, replayed and bit-flipped/truncated/extended copies of real
+# transport packets captured on the loopback, large and GSO-batched datagrams.
+# Then, as peer K3 (configured on wg2), it authenticates and misbehaves:
+# bit-flipped fresh packets, replays, inner packets with foreign sources or
+# broken IP headers, the replay window's edges and its end.  Last, a flood of
+# initiations puts wg2 under load: it must answer with cookie replies, and K3
+# must get through with its cookie.
+#
+# Environment: PKTFUZZ_COUNT datagrams per junk class (default 200; the flood
+# sends 10 times that), PKTFUZZ_SEED the seed of every random choice of the
+# fuzzer (keys and ephemerals come from the system).
+
+set -u
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/lib.sh"
+
+WG_REF=${WG_REF:-/usr/bin/wg}
+PY=/usr/bin/python3
+FUZZ="$here/fuzz-packets.py"
+PKTFUZZ_COUNT=${PKTFUZZ_COUNT:-200}
+PKTFUZZ_SEED=${PKTFUZZ_SEED:-1}
+STREAM_RATE=200
+# The stream's datagrams on the wire: 64 bytes + UDP + IPv4, padded to 96,
+# plus the 16-byte header and the 16-byte tag.
+STREAM_WIRE=128
+export WG_COLOR_MODE=never WG_HIDE_KEYS=never
+tmp=$(mktemp -d)
+umask 077
+
+diag "PKTFUZZ_SEED=$PKTFUZZ_SEED PKTFUZZ_COUNT=$PKTFUZZ_COUNT"
+check "our module loads" load_wireguard
+netns_setup
+
+k1=$($WG_REF genkey) k2=$($WG_REF genkey) k3=$($WG_REF genkey)
+p1=$(printf '%s\n' "$k1" | $WG_REF pubkey)
+p2=$(printf '%s\n' "$k2" | $WG_REF pubkey)
+p3=$(printf '%s\n' "$k3" | $WG_REF pubkey)
+printf '%s\n' "$k1" >"$tmp/k1"
+printf '%s\n' "$k2" >"$tmp/k2"
+printf '%s\n' "$k3" >"$tmp/k3"
+wg1() { n1 "$WG_REF" "$@"; }
+wg2() { n2 "$WG_REF" "$@"; }
+
+ip0 link add dev wg1 type wireguard
+ip0 link add dev wg2 type wireguard
+ip0 link set wg1 netns "$netns1"
+ip0 link set wg2 netns "$netns2"
+wg1 set wg1 private-key "$tmp/k1" listen-port 10001 \
+	peer "$p2" allowed-ips 192.168.241.2/32 endpoint 127.0.0.1:10002
+wg2 set wg2 private-key "$tmp/k2" listen-port 10002 \
+	peer "$p1" allowed-ips 192.168.241.1/32 endpoint 127.0.0.1:10001 \
+	peer "$p3" allowed-ips 192.168.241.3/32,fd00::3/128
+ip1 addr add 192.168.241.1/24 dev wg1
+ip2 addr add 192.168.241.2/24 dev wg2
+# Everything wg1 sends to wg2, counted from before its first packet.
+n0 "$PY" "$FUZZ" sniff 10001 10002 "$tmp/sniff.ready" "$tmp/sniff.stop" "$tmp/sniff.json" &
+sniffer=$!
+for _ in $(seq 1 100); do [ -e "$tmp/sniff.ready" ] && break; sleep 0.1; done
+ip1 link set wg1 up
+ip2 link set wg2 up
+
+check "the tunnel comes up" n1 ping -c 3 -W 2 192.168.241.2
+# wg1 initiated.  From now on wg2's keepalives keep wg1 from renewing the
+# session on its own: a handshake for p1 can only come from the fuzzer.
+wg2 set wg2 peer "$p1" persistent-keepalive 2
+
+key=$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')
+n2 "$PY" "$FUZZ" stream-recv "$key" wg2 "$tmp/ready" "$tmp/recv.stop" "$tmp/got.json" &
+receiver=$!
+for _ in $(seq 1 100); do [ -e "$tmp/ready" ] && break; sleep 0.1; done
+n1 "$PY" "$FUZZ" stream-send 192.168.241.2 "$STREAM_RATE" "$key" "$tmp/send.stop" "$tmp/sent.json" &
+sender=$!
+sleep 2
+
+handshake_of_p1() { wg2 show wg2 latest-handshakes | awk -v p="$p1" '$1 == p { print $2 }'; }
+handshake_before=$(handshake_of_p1)
+
+start=$(date +%s)
+n2 "$PY" "$FUZZ" fuzz dev=wg2 outer_netns="$netns0" port=10002 legit_port=10001 \
+	public="$p2" legit_public="$p1" k3_private="$tmp/k3" seed="$PKTFUZZ_SEED" \
+	count="$PKTFUZZ_COUNT" flood=$((PKTFUZZ_COUNT * 10)) marks="$tmp/marks.json" \
+	>"$tmp/fuzz.out" 2>"$tmp/fuzz.err"
+fuzz_rc=$?
+diag "fuzzer ran $(($(date +%s) - start))s"
+# Its verdicts, as TAP.
+while IFS=$'\t' read -r verdict what; do
+	case $verdict in
+	ok) ok "$what" ;;
+	"not ok") not_ok "$what" ;;
+	\#*) diag "${verdict#\# }" ;;
+	esac
+done <"$tmp/fuzz.out"
+check "the fuzzer ran to its end" sh -c "[ $fuzz_rc = 0 ] || { cat $tmp/fuzz.err; exit 1; }"
+
+sleep 2
+touch "$tmp/send.stop"
+wait "$sender"
+touch "$tmp/recv.stop"
+wait "$receiver"
+# The stream: per phase, loss and the longest time nothing arrived.  No loss
+# at all is asked of the quiet phases before and after; while the fuzzer
+# runs, on a slow emulated CPU that it keeps busy, at most 1% and no
+# silence of 2 s.
+[ -e "$tmp/marks.json" ] || echo "[]" >"$tmp/marks.json"
+"$PY" "$FUZZ" analyze "$tmp/sent.json" "$tmp/got.json" "$tmp/marks.json" 2 0.01 \
+	"$tmp/lost" >"$tmp/analyze.out" 2>&1
+while IFS=$'\t' read -r verdict what; do
+	case $verdict in
+	ok) ok "$what" ;;
+	"not ok") not_ok "$what" ;;
+	\#*) diag "${verdict#\# }" ;;
+	*) diag "$verdict $what" ;;
+	esac
+done <"$tmp/analyze.out"
+
+# What the devices think of it all.
+check "wg2 knows exactly its two peers, no other appeared" \
+	test "$(wg2 show wg2 peers | sort)" = "$(printf '%s\n' "$p1" "$p3" | sort)"
+check "wg1 knows exactly its peer" test "$(wg1 show wg1 peers)" = "$p2"
+check "wg2's endpoint for wg1 did not move" \
+	test "$(wg2 show wg2 endpoints | awk -v p="$p1" '$1 == p { print $2 }')" = "127.0.0.1:10001"
+check "no handshake of wg1's happened during the fuzzing" \
+	test "$(handshake_of_p1)" = "$handshake_before"
+
+touch "$tmp/sniff.stop"
+wait "$sniffer"
+rx_p1=$(wg2 show wg2 transfer | awk -v p="$p1" '$1 == p { print $2 }')
+lost=$(cat "$tmp/lost" 2>/dev/null || echo 0)
+if read -r sniffed sniff_drops < <("$PY" -c 'import json,sys
+d = json.load(open(sys.argv[1])); print(sum(d["bytes"].values()), d["drops"])' "$tmp/sniff.json"); then
+	diag "wg2 credits wg1 with $rx_p1 bytes received; wg1 sent $sniffed ($lost stream datagrams lost)"
+	check "wg2 credits wg1 with nothing the fuzzer sent" test "$rx_p1" -le "$sniffed"
+	if [ "$sniff_drops" = 0 ]; then
+		check "and with every message wg1 sent that arrived" \
+			test "$((sniffed - rx_p1))" = "$((lost * STREAM_WIRE))"
+	else
+		skip "and with every message wg1 sent that arrived" "the sniffer dropped $sniff_drops packets"
+	fi
+else
+	not_ok "the sniffer counted what wg1 sent"
+fi
+
+check "the tunnel still works" n1 ping -c 2 -W 2 192.168.241.2
+# A fresh session: wg1 forgets its own, and must handshake again.
+ip1 link set wg1 down
+ip1 link set wg1 up
+check "a new handshake completes after the flood" n1 ping -c 1 -w 15 192.168.241.2
+check "delete the devices" sh -c "ip -n $netns1 link del wg1 && ip -n $netns2 link del wg2"
+netns_cleanup
+check "module unloads with nothing left behind" unload_wireguard
+rm -rf "$tmp"
+tap_plan_end
