@@ -995,19 +995,8 @@ check "our module loads" load_wireguard
 echo "wireguard stress.sh: start $$" >/dev/kmsg
 netns_setup
 ip netns add "$netns3" && ip3 link set lo up
-# Under QEMU's TCG, patching kernel text while another vCPU runs it can end in
-# "Oops: int3" (a QEMU problem, not ours).  ping's SO_TIMESTAMP turns the
-# netstamp static key on and off, and the receive path is full of its
-# branches: this socket keeps it on from before the first packet to after the
-# last, so that no ping flips it.  (The UDP tunnel keys stay on while any of
-# our sockets exists; the last ones go after the traffic has stopped.)
-bg_start tstamp "$netns1" $PY -c 'import socket, sys, time
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.setsockopt(socket.SOL_SOCKET, 29, 1)    # SO_TIMESTAMP
-open(sys.argv[1], "w").close()
-time.sleep(100000)' "$tmp/tstamp.ready"
-for i in $(seq 1 50); do [ -e "$tmp/tstamp.ready" ] && break; sleep 0.1; done
-[ -e "$tmp/tstamp.ready" ] || diag "could not hold SO_TIMESTAMP: $(cat "$tmp/tstamp.out")"
+# (The VM's init holds the static keys that ping and UDP sockets would flip:
+# see pin_static_keys in qemu/guest-init.sh.)
 nspokes=$STRESS_SPOKES
 check "keys and configurations for the hub, $nspokes spokes and $STRESS_FAKES fake peers" \
 	helper plan "$nspokes" "$STRESS_FAKES" "$WG_REF" "$WG" "$netns0" "$netns1" "$netns2"
