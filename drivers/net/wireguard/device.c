@@ -269,7 +269,6 @@ static void wg_uninit(struct net_device *dev)
 
 	mutex_lock(&wg->device_update_lock);
 	wg_peer_remove_all(wg);
-	wg_allowedips_free(&wg->peer_allowedips, &wg->device_update_lock);
 	wg_noise_static_identity_clear(&wg->static_identity);
 	++wg->device_update_gen;
 	mutex_unlock(&wg->device_update_lock);

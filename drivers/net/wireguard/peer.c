@@ -137,6 +137,12 @@ void wg_peer_remove_all(struct wg_device *wg)
 	LIST_HEAD(dead);
 
 	lockdep_assert_held(&wg->device_update_lock);
+	/*
+	 * Every prefix goes: free the tries in one walk rather than each
+	 * prefix on its own from the root, which a million prefixes feel.
+	 * It leaves the peers' prefix lists empty for peer_unlink().
+	 */
+	wg_allowedips_free(&wg->peer_allowedips, &wg->device_update_lock);
 	list_for_each_entry_safe(peer, tmp, &wg->peer_list, peer_list) {
 		peer_unlink(peer);
 		list_add_tail(&peer->peer_list, &dead);
