@@ -1026,9 +1026,7 @@ class Fuzzer:
         k3_mac1s, k3_with_cookie, k3_plain = {}, False, 0
         before = self.wg2.read()
         stack_drops = softnet_drops()
-        start = time.monotonic()
         sent = sent_bad = 0
-        give_up = start + self.o["flood_seconds"]
 
         def drain():
             nonlocal cookies, undecryptable, answered_mac2, cookie, bad_replies
@@ -1050,19 +1048,32 @@ class Fuzzer:
                 cookie = got
             bad_replies += len(self.replies(badmac))
 
+        def initiation(use_cookie):
+            idx = self.rng.getrandbits(32)
+            body = self.header(INITIATION, INITIATION_LEN)[:-32]
+            body = body[:4] + struct.pack("<I", idx) + body[8:]
+            m = with_macs(body, self.pub, cookie if use_cookie else None)
+            mac1s[idx] = m[-32:-16]
+            if use_cookie:
+                with_cookie.add(idx)
+            return m
+
+        # The device is under load only while its handshake queue is long:
+        # the flood must come faster than two CPUs refuse initiations.
+        # Building each message (two BLAKE2s) is what takes the time here,
+        # so most of them come from a pool built beforehand; the device
+        # checks and queues each copy as a message of its own.
+        pool = [initiation(False) for _ in range(1024)]
+        bad_pool = [self.header(INITIATION, INITIATION_LEN) for _ in range(64)]
+        start = time.monotonic()
+        give_up = start + self.o["flood_seconds"]
         while True:
             now = time.monotonic()
             if now > give_up or (sent >= count and (k3 is None or k3_done is not None)):
                 break
-            for _ in range(64):
-                idx = self.rng.getrandbits(32)
-                body = self.header(INITIATION, INITIATION_LEN)[:-32]
-                body = body[:4] + struct.pack("<I", idx) + body[8:]
+            for _ in range(128):
                 use_cookie = cookie is not None and sent % 16 == 0
-                m = with_macs(body, self.pub, cookie if use_cookie else None)
-                mac1s[idx] = m[-32:-16]
-                if use_cookie:
-                    with_cookie.add(idx)
+                m = initiation(True) if use_cookie else pool[sent % len(pool)]
                 try:
                     flood.sendto(m, self.target4)
                     sent += 1
@@ -1070,7 +1081,7 @@ class Fuzzer:
                     pass
                 if sent % 8 == 0:
                     try:
-                        badmac.sendto(self.header(INITIATION, INITIATION_LEN), self.target4)
+                        badmac.sendto(bad_pool[sent_bad % len(bad_pool)], self.target4)
                         sent_bad += 1
                     except (BlockingIOError, OSError):
                         pass

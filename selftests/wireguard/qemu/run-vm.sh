@@ -93,6 +93,8 @@ fi
 
 cmdline="console=ttyS0 panic=-1 loglevel=5 printk.time=1 nokaslr"
 cmdline+=" tsc=reliable no_timer_check rcupdate.rcu_expedited=1"
+# Our kmem_caches stay our own, so that tests can count what is left in them.
+cmdline+=" slab_nomerge"
 cmdline+=" wgvm.run=$rundir/cmd.sh wgvm.init=$here/guest-init.sh $extra"
 
 [ "$quiet" = 1 ] || echo "# vm: booting $kver ($cpus cpus, $mem), limit ${limit}s"
