@@ -98,6 +98,13 @@ def stats(vals):
     return v[0], v[(len(v) - 1) // 2], v[-1]
 
 
+def print_legend(names):
+    """A markdown list of what each name means, then a blank line."""
+    for name, what in names.items():
+        print("- `%s`: %s" % (name, what))
+    print()
+
+
 def render_throughput(metrics):
     print("Tunnel of selftests/wireguard/tunnel.sh (wg1 in ns1, wg2 in ns2, sockets on ns0's loopback). "
           "Modules interleaved stock, ours, stock, ours, ...; values are median [min - max] over the "
@@ -146,9 +153,7 @@ def render_blip(metrics):
           "K - 1 others, the second half differs between the two). The sender counts successful sendto() "
           "calls (sent) and each error by errno; the receiver counts arrivals; lost = sent - received; "
           "reconfigs = rewrites done while the stream ran. Methods:\n")
-    for m, what in BLIP_METHODS.items():
-        print("- `%s`: %s" % (m, what))
-    print()
+    print_legend(BLIP_METHODS)
 
     def bad(f):
         att = f.get("attempts") or (f.get("sent", 0) + f.get("errors", 0))
@@ -296,9 +301,7 @@ def render_handshakes(metrics):
           "handshake (initiation, response, the datagram confirming the session) before its datagram "
           "arrives at the responder. Round = first sendto() to last arrival; both sides' crypto in the "
           "module under test; rounds after the first after setup. Higher handshakes/s is better.\n")
-    for m, what in HS_MANY.items():
-        print("- `%s`: %s" % (m, what))
-    print()
+    print_legend(HS_MANY)
     many = OrderedDict((m, metrics[m]) for m in HS_MANY if m in metrics)
     render_generic(many, {}, {})
     print("2. **Handshake flood against a working tunnel** (tunnel-lib.sh: wg1 in ns1 -> wg2 in ns2). The "
