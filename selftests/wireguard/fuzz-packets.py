@@ -291,6 +291,55 @@ def attach_filter(sock, program):
     sock.setsockopt(socket.SOL_SOCKET, SO_ATTACH_FILTER, fprog)
 
 
+class _Iovec(ctypes.Structure):
+    _fields_ = [("base", ctypes.c_void_p), ("len", ctypes.c_size_t)]
+
+
+class _Msghdr(ctypes.Structure):
+    _fields_ = [("name", ctypes.c_void_p), ("namelen", ctypes.c_uint32),
+                ("iov", ctypes.POINTER(_Iovec)), ("iovlen", ctypes.c_size_t),
+                ("control", ctypes.c_void_p), ("controllen", ctypes.c_size_t),
+                ("flags", ctypes.c_int)]
+
+
+class _Mmsghdr(ctypes.Structure):
+    _fields_ = [("hdr", _Msghdr), ("len", ctypes.c_uint)]
+
+
+class Burst:
+    """Datagrams sent with sendmmsg(2) on a connected socket: a thousand in
+    one system call, where a Python loop of sendto() sends a few hundred
+    a second on an emulated CPU."""
+
+    libc = ctypes.CDLL(None, use_errno=True)
+
+    def __init__(self, msgs):
+        self.n = len(msgs)
+        self.bufs = [ctypes.create_string_buffer(m, len(m)) for m in msgs]
+        self.iovs = (_Iovec * self.n)()
+        self.hdrs = (_Mmsghdr * self.n)()
+        for i, buf in enumerate(self.bufs):
+            self.iovs[i].base = ctypes.addressof(buf)
+            self.iovs[i].len = len(msgs[i])
+            self.hdrs[i].hdr.iov = ctypes.pointer(self.iovs[i])
+            self.hdrs[i].hdr.iovlen = 1
+
+    def send(self, sock):
+        """How many went out; a full socket buffer ends the burst early."""
+        done = 0
+        while done < self.n:
+            ret = self.libc.sendmmsg(sock.fileno(),
+                                     ctypes.byref(self.hdrs, done * ctypes.sizeof(_Mmsghdr)),
+                                     self.n - done, 0)
+            if ret < 0:
+                err = ctypes.get_errno()
+                if err in (errno.EAGAIN, errno.ENOBUFS, errno.EINTR):
+                    break
+                raise OSError(err, os.strerror(err))
+            done += ret
+        return done
+
+
 def legit_sniffer(sport, dport):
     """AF_PACKET on lo: IPv4/UDP from sport to dport, received copies only."""
     s = socket.socket(socket.AF_PACKET, socket.SOCK_DGRAM, socket.htons(0x0800))
@@ -1023,7 +1072,12 @@ class Fuzzer:
         cookies, others, undecryptable, answered_mac2 = 0, [], 0, 0
         bad_replies = 0
         k3_state, k3_deadline, k3_cookie, k3_done = "wait", 0, None, None
-        k3_mac1s, k3_with_cookie, k3_plain = {}, False, 0
+        # K3's initiations in flight, by sender index: (handshake state,
+        # mac1, whether it carried the cookie).  A reply may come after K3
+        # gave up waiting for it and sent the next one.
+        k3_pending = {}
+        k3_seen = {"sent": 0, "sent with a cookie": 0, "cookie replies": 0,
+                   "plain handshakes": 0, "refused responses": 0}
         before = self.wg2.read()
         stack_drops = softnet_drops()
         sent = sent_bad = 0
@@ -1058,72 +1112,99 @@ class Fuzzer:
                 with_cookie.add(idx)
             return m
 
-        # The device is under load only while its handshake queue is long:
-        # the flood must come faster than two CPUs refuse initiations.
-        # Building each message (two BLAKE2s) is what takes the time here,
-        # so most of them come from a pool built beforehand; the device
-        # checks and queues each copy as a message of its own.
-        pool = [initiation(False) for _ in range(1024)]
-        bad_pool = [self.header(INITIATION, INITIATION_LEN) for _ in range(64)]
+        # The device is under load while its handshake queue holds an
+        # eighth of its 4096 places, and stays so for a second after.  A
+        # steady flood from here settles where the device's workers keep
+        # up (each DH'd initiation costs them milliseconds on an emulated
+        # CPU, and they take the CPU this process would flood with), so the
+        # flood comes in bursts instead: 1024 initiations in one system call
+        # fill the queue past that mark faster than any CPU empties it,
+        # never past its end, and K3 sends right after each burst, while the
+        # device is surely under load.  Building a message (two BLAKE2s) is
+        # slow here, so the bursts come from a pool built beforehand; the
+        # device checks and queues each copy as a message of its own.
+        pool = Burst([initiation(False) for _ in range(1024)])
+        bad_pool = Burst([self.header(INITIATION, INITIATION_LEN) for _ in range(64)])
+        flood.connect(self.target4)
+        badmac.connect(self.target4)
+
+        def k3_send():
+            nonlocal k3_state, k3_deadline
+            now = time.monotonic()
+            if k3_state != "wait" and now < k3_deadline:
+                return
+            idx = self.rng.getrandbits(32)
+            msg = k3.initiation(idx, k3_cookie)
+            k3_pending[idx] = (k3.pending, msg[-32:-16], k3_cookie is not None)
+            k3sock.sendto(msg, self.target4)
+            k3_seen["sent"] += 1
+            k3_seen["sent with a cookie"] += k3_cookie is not None
+            k3_state, k3_deadline = "sent", now + 1.0
+
+        def k3_receive():
+            nonlocal k3_state, k3_cookie, k3_done
+            for reply in self.replies(k3sock):
+                if len(reply) < 12:
+                    continue
+                idx = struct.unpack_from("<I", reply, 4 if reply[0] == COOKIE else 8)[0]
+                if idx not in k3_pending:
+                    continue
+                state, mac1, carried_cookie = k3_pending[idx]
+                if len(reply) == COOKIE_LEN and reply[0] == COOKIE:
+                    k3_seen["cookie replies"] += 1
+                    got = open_cookie_reply(reply, self.pub, mac1)
+                    if got is not None and k3_cookie is None:
+                        k3_cookie, k3_state = got, "wait"
+                elif len(reply) == RESPONSE_LEN and reply[0] == RESPONSE:
+                    k3.pending = state
+                    if not k3.consume_response(reply):
+                        k3_seen["refused responses"] += 1
+                    elif carried_cookie:
+                        k3_done = "with a cookie, after %d handshakes without" % (
+                            k3_seen["plain handshakes"])
+                    else:
+                        k3_seen["plain handshakes"] += 1
+                        k3_state = "wait"
+
+        # The flooder must not lose the CPU to the workers it floods.
+        nice_before = os.getpriority(os.PRIO_PROCESS, 0)
+        os.setpriority(os.PRIO_PROCESS, 0, -15)
         start = time.monotonic()
         give_up = start + self.o["flood_seconds"]
-        while True:
-            now = time.monotonic()
-            if now > give_up or (sent >= count and (k3 is None or k3_done is not None)):
+        bursts = 0
+        while time.monotonic() < give_up:
+            k3_active = k3 is not None and k3_done is None
+            if sent >= count and not k3_active:
                 break
-            for _ in range(128):
-                use_cookie = cookie is not None and sent % 16 == 0
-                m = initiation(True) if use_cookie else pool[sent % len(pool)]
+            sent += pool.send(flood)
+            sent_bad += bad_pool.send(badmac)
+            bursts += 1
+            for _ in range(16 if cookie is not None else 0):
                 try:
-                    flood.sendto(m, self.target4)
+                    flood.send(initiation(True))
                     sent += 1
-                except (BlockingIOError, OSError):
+                except OSError:
                     pass
-                if sent % 8 == 0:
-                    try:
-                        badmac.sendto(bad_pool[sent_bad % len(bad_pool)], self.target4)
-                        sent_bad += 1
-                    except (BlockingIOError, OSError):
-                        pass
+            # K3 begins once the flood has seen the device under load, and
+            # goes on until an initiation of its own is asked for a cookie,
+            # and the next one, carrying that cookie, is answered.
+            if k3_active and cookies:
+                k3_send()
+            time.sleep(0.1)
             drain()
-            if k3 is None or k3_done is not None or not cookies:
-                continue
-            # K3 starts once the device answers with cookies, i.e. is under
-            # load.  The load comes and goes (in the gaps the device does the
-            # DH again, and falls behind again), so an initiation of K3's may
-            # also be answered straight away: then it tries again, until it
-            # is asked for a cookie and gets through with it.
-            now = time.monotonic()
-            if k3_state == "wait" or now > k3_deadline:
-                idx = self.rng.getrandbits(32)
-                k3_msg = k3.initiation(idx, k3_cookie)
-                k3_mac1s[idx] = k3_msg[-32:-16]
-                k3sock.sendto(k3_msg, self.target4)
-                k3_state, k3_deadline = "sent", now + 1.0
-                k3_with_cookie = k3_cookie is not None
-            for reply in self.replies(k3sock):
-                if len(reply) == COOKIE_LEN and reply[0] == COOKIE and k3_cookie is None:
-                    idx = struct.unpack_from("<I", reply, 4)[0]
-                    if idx in k3_mac1s:
-                        k3_cookie = open_cookie_reply(reply, self.pub, k3_mac1s[idx])
-                    if k3_cookie is not None:
-                        k3_state = "wait"
-                elif len(reply) == RESPONSE_LEN and k3.consume_response(reply):
-                    if k3_with_cookie:
-                        k3_done = "with a cookie, after %d handshakes without" % k3_plain
-                    else:
-                        k3_plain += 1
-                        k3_state = "wait"
+            if k3_active:
+                k3_receive()
         flood_end = time.monotonic()
+        os.setpriority(os.PRIO_PROCESS, 0, nice_before)
         time.sleep(1.0)
         drain()
         after = self.wg2.read()
         stack_drops = softnet_drops() - stack_drops
         self.mark("flood", start, flood_end)
         delta = {k: after[k] - before[k] for k in STATS}
-        self.r.diag("flood: %d initiations (%d with a cookie) in %.1fs, %d cookie replies, "
-                    "rx_errors +%d, rx_dropped +%d" % (
-                        sent, len(with_cookie), flood_end - start, cookies,
+        self.r.diag("flood: %d initiations (%d with a cookie) in %d bursts, %.1fs, "
+                    "%d cookie replies, rx_errors +%d, rx_dropped +%d" % (
+                        sent, len(with_cookie), bursts, flood_end - start, cookies,
                         delta["rx_errors"], delta["rx_dropped"]))
         self.r.check(cookies > 0, "under load, valid-mac1 initiations are answered with cookie replies")
         self.r.check(undecryptable == 0 and not others,
@@ -1147,9 +1228,11 @@ class Fuzzer:
         if k3 is not None:
             self.r.check(k3_done is not None,
                          "a configured peer gets a cookie under load and completes its "
-                         "handshake with it", "no handshake with a cookie; %d without" % k3_plain)
+                         "handshake with it", "no handshake with a cookie; K3: %s" % ", ".join(
+                             "%s %d" % kv for kv in k3_seen.items()))
             if k3_done:
-                self.r.diag("K3: " + k3_done)
+                self.r.diag("K3: %s (%s)" % (k3_done, ", ".join(
+                    "%s %d" % kv for kv in k3_seen.items())))
 
     def run(self):
         if "junk" in self.o["phases"]:

@@ -31,8 +31,9 @@
 # must get through with its cookie.
 #
 # Environment: PKTFUZZ_COUNT datagrams per junk class (default 200; the flood
-# sends 10 times that), PKTFUZZ_SEED the seed of every random choice of the
-# fuzzer (keys and ephemerals come from the system).
+# sends at least 10 times that, in bursts of 1024), PKTFUZZ_SEED the seed of
+# every random choice of the fuzzer (keys and ephemerals come from the
+# system).
 
 set -u
 here=$(cd "$(dirname "$0")" && pwd)

@@ -46,15 +46,19 @@ pin_static_keys()
 {
 	/usr/bin/python3 -c '
 import signal, socket
+SO_TIMESTAMP = 29  # asm-generic/socket.h; Python does not name it
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.setsockopt(socket.SOL_SOCKET, socket.SO_TIMESTAMP, 1)
+s.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMP, 1)
 signal.pause()' &
+	stamp=$!
 	modprobe fou 2>/dev/null && ip fou add port 5555 ipproto 4 ||
 		echo "guest-init: no FOU socket for IPv4, udp_encap_needed_key not pinned"
 	modprobe fou6 2>/dev/null && ip -6 fou add port 5555 ipproto 41 ||
 		echo "guest-init: no FOU socket for IPv6, udpv6_encap_needed_key not pinned"
 	# The keys flip from a workqueue: let that happen before any test runs.
 	sleep 1
+	kill -0 "$stamp" 2>/dev/null ||
+		echo "guest-init: no SO_TIMESTAMP socket, netstamp_needed_key not pinned"
 }
 pin_static_keys
 
