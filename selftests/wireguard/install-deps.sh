@@ -3,7 +3,7 @@
 #
 # Installs the Debian packages that building and testing need, when missing:
 # both kernels (image and headers), QEMU, busybox for the initramfs, libmnl
-# for wg, and the real third-party programs the tests drive.
+# and libcrypto for wg, and the real third-party programs the tests drive.
 set -eu
 
 packages=(
@@ -11,7 +11,7 @@ packages=(
 	linux-image-6.12-amd64 linux-headers-6.12-amd64
 	linux-image-amd64 linux-headers-amd64
 	qemu-system-x86 busybox-static
-	libmnl-dev pkg-config clang
+	libmnl-dev libssl-dev pkg-config clang
 	iproute2 iputils-ping iperf3 netcat-openbsd
 	wireguard-go wireguard-tools
 	python3 python3-pyroute2 python3-cryptography strace

@@ -74,7 +74,11 @@ int pubkey_main(int argc, char *argv[])
 		fprintf(stderr, "%s: Key is not the correct length or format\n", prog_name);
 		return 1;
 	}
-	x25519_public(pub, key);
+	if (!x25519_public(pub, key)) {
+		fprintf(stderr, "%s: Unable to compute the public key\n", prog_name);
+		memset(key, 0, sizeof(key));
+		return 1;
+	}
 	key_to_base64(b64, pub);
 	puts(b64);
 	memset(key, 0, sizeof(key));

@@ -69,7 +69,8 @@ int ipc_removal_supported(const char *name)
 	if (getrandom(key, sizeof(key), 0) != sizeof(key))
 		return -errno;
 	x25519_clamp(key);
-	x25519_public(key, key);	/* a real point, like any peer key */
+	if (!x25519_public(key, key))	/* a real point, like any peer key */
+		return -ENOMEM;
 
 	/* The kernel can be asked in one request, whatever the device's size. */
 	if (!uapi_has_device(name))

@@ -143,7 +143,8 @@ int uapi_parse_get(struct wg_device *dev, const char *text, size_t len)
 				return -EPROTO;
 			if (!key_is_zero(dev->private_key)) {
 				dev->flags |= DEV_HAS_PRIVATE_KEY | DEV_HAS_PUBLIC_KEY;
-				x25519_public(dev->public_key, dev->private_key);
+				if (!x25519_public(dev->public_key, dev->private_key))
+					return -ENOMEM;
 			}
 		} else if (!strcmp(buf, "listen_port") && !peer) {
 			if (!parse_u64(&num, value) || num > 65535)
