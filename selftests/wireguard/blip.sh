@@ -25,13 +25,8 @@ umask 077
 
 check "our module loads" load_wireguard
 netns_setup
-k1=$($WG_REF genkey) k2=$($WG_REF genkey)
-p1=$(printf '%s\n' "$k1" | $WG_REF pubkey) p2=$(printf '%s\n' "$k2" | $WG_REF pubkey)
-ip0 link add dev wg1 type wireguard
-ip0 link add dev wg2 type wireguard
-ip0 link set wg1 netns "$netns1"
-ip0 link set wg2 netns "$netns2"
-printf '%s\n' "$k2" >"$tmp/k2"
+make_keys 1 2
+tunnel_devices wg1 wg2
 n2 "$WG_REF" set wg2 private-key "$tmp/k2" listen-port 10002 \
 	peer "$p1" allowed-ips 192.168.241.1/32 endpoint 127.0.0.1:10001
 ip1 addr add 192.168.241.1/24 dev wg1

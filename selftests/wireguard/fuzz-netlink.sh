@@ -50,24 +50,8 @@ netns_setup
 ip netns add "$netns3" && ip3 link set lo up
 
 # --- the tunnel, as in tunnel.sh ------------------------------------------------
-k1=$($WG_REF genkey) k2=$($WG_REF genkey)
-p1=$(printf '%s\n' "$k1" | $WG_REF pubkey) p2=$(printf '%s\n' "$k2" | $WG_REF pubkey)
-printf '%s\n' "$k1" >"$tmp/k1"
-printf '%s\n' "$k2" >"$tmp/k2"
-ip0 link add dev wgv0 type wireguard
-ip0 link add dev wgt0 type wireguard
-ip0 link set wgv0 netns "$netns1"
-ip0 link set wgt0 netns "$netns2"
-n1 "$WG_REF" set wgv0 private-key "$tmp/k1" listen-port 10001 \
-	peer "$p2" allowed-ips 192.168.241.2/32,fd00::2/128 endpoint 127.0.0.1:10002
-n2 "$WG_REF" set wgt0 private-key "$tmp/k2" listen-port 10002 \
-	peer "$p1" allowed-ips 192.168.241.1/32,fd00::1/128 endpoint 127.0.0.1:10001
-ip1 addr add 192.168.241.1/24 dev wgv0
-ip1 addr add fd00::1/112 dev wgv0
-ip2 addr add 192.168.241.2/24 dev wgt0
-ip2 addr add fd00::2/112 dev wgt0
-ip1 link set wgv0 up
-ip2 link set wgt0 up
+# Not through check: its subshell would keep the keys tunnel_pair sets.
+if tunnel_pair wgv0 wgt0; then ok "the tunnel is set up"; else not_ok "the tunnel is set up"; fi
 ping1() { n1 ping -c "${2:-1}" -W 2 "$1" >/dev/null 2>&1; }
 ping2() { n2 ping -c "${2:-1}" -W 2 "$1" >/dev/null 2>&1; }
 check "the tunnel across wgv0 works before the fuzzing" ping1 192.168.241.2 3
@@ -149,8 +133,7 @@ check "ping IPv6 across wgv0, 1 -> 2" ping1 fd00::2
 check "ping IPv6 across wgv0, 2 -> 1" ping2 fd00::1
 
 # wgf0 gets a plain configuration and a partner, wgf1, moved to $netns2.
-k3=$($WG_REF genkey) k4=$($WG_REF genkey)
-p3=$(printf '%s\n' "$k3" | $WG_REF pubkey) p4=$(printf '%s\n' "$k4" | $WG_REF pubkey)
+make_keys 3 4
 cat >"$tmp/wgf0.conf" <<EOF
 [Interface]
 PrivateKey = $k3
@@ -162,7 +145,6 @@ PublicKey = $p4
 AllowedIPs = 192.168.242.2/32
 Endpoint = 127.0.0.1:11002
 EOF
-printf '%s\n' "$k4" >"$tmp/k4"
 ip3 link add dev wgf1 type wireguard
 ip3 link set wgf1 netns "$netns2"
 n2 "$WG_REF" set wgf1 private-key "$tmp/k4" listen-port 11002 \

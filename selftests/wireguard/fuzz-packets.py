@@ -1166,6 +1166,27 @@ class Fuzzer:
                         k3_seen["plain handshakes"] += 1
                         k3_state = "wait"
 
+        def answered():
+            """Flood datagrams the device has counted or answered so far."""
+            drain()
+            now = self.wg2.read()
+            return (now["rx_errors"] - before["rx_errors"] +
+                    now["rx_dropped"] - before["rx_dropped"] + cookies)
+
+        def wait_answered(timeout):
+            """Until the device has dealt with all we sent, or stalls."""
+            deadline = time.monotonic() + timeout
+            last, last_change = -1, time.monotonic()
+            while time.monotonic() < deadline:
+                got = answered()
+                if got >= sent + sent_bad:
+                    return
+                if got != last:
+                    last, last_change = got, time.monotonic()
+                elif time.monotonic() - last_change > 2.0:
+                    return
+                time.sleep(0.05)
+
         # The flooder must not lose the CPU to the workers it floods.
         nice_before = os.getpriority(os.PRIO_PROCESS, 0)
         os.setpriority(os.PRIO_PROCESS, 0, -15)
@@ -1185,19 +1206,19 @@ class Fuzzer:
                     sent += 1
                 except OSError:
                     pass
-            # K3 begins once the flood has seen the device under load, and
-            # goes on until an initiation of its own is asked for a cookie,
-            # and the next one, carrying that cookie, is answered.
-            if k3_active and cookies:
+            # Right behind a burst, K3's initiation finds the device under
+            # load, and a place in its queue.  K3 goes on until one of its
+            # initiations is asked for a cookie and the next, carrying that
+            # cookie, is answered.  The next burst comes when the device has
+            # worked through this one: a full queue would drop K3's too.
+            if k3_active:
                 k3_send()
-            time.sleep(0.1)
-            drain()
+            wait_answered(15.0)
             if k3_active:
                 k3_receive()
         flood_end = time.monotonic()
         os.setpriority(os.PRIO_PROCESS, 0, nice_before)
-        time.sleep(1.0)
-        drain()
+        wait_answered(30.0)
         after = self.wg2.read()
         stack_drops = softnet_drops() - stack_drops
         self.mark("flood", start, flood_end)
@@ -1263,7 +1284,7 @@ def cmd_fuzz(args):
         "legit_public": b64key(kv["legit_public"]),
         "k3_private": b64key(open(kv["k3_private"]).read()),
         "seed": int(kv["seed"]), "count": int(kv["count"]), "flood": int(kv["flood"]),
-        "flood_seconds": float(kv.get("flood_seconds", 20)), "marks": kv["marks"],
+        "flood_seconds": float(kv.get("flood_seconds", 60)), "marks": kv["marks"],
         "phases": kv.get("phases", "junk,auth,flood").split(","),
     }
     results = Results()

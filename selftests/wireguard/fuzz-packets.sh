@@ -56,20 +56,10 @@ diag "PKTFUZZ_SEED=$PKTFUZZ_SEED PKTFUZZ_COUNT=$PKTFUZZ_COUNT"
 check "our module loads" load_wireguard
 netns_setup
 
-k1=$($WG_REF genkey) k2=$($WG_REF genkey) k3=$($WG_REF genkey)
-p1=$(printf '%s\n' "$k1" | $WG_REF pubkey)
-p2=$(printf '%s\n' "$k2" | $WG_REF pubkey)
-p3=$(printf '%s\n' "$k3" | $WG_REF pubkey)
-printf '%s\n' "$k1" >"$tmp/k1"
-printf '%s\n' "$k2" >"$tmp/k2"
-printf '%s\n' "$k3" >"$tmp/k3"
 wg1() { n1 "$WG_REF" "$@"; }
 wg2() { n2 "$WG_REF" "$@"; }
-
-ip0 link add dev wg1 type wireguard
-ip0 link add dev wg2 type wireguard
-ip0 link set wg1 netns "$netns1"
-ip0 link set wg2 netns "$netns2"
+make_keys 1 2 3
+tunnel_devices wg1 wg2
 wg1 set wg1 private-key "$tmp/k1" listen-port 10001 \
 	peer "$p2" allowed-ips 192.168.241.2/32 endpoint 127.0.0.1:10002
 wg2 set wg2 private-key "$tmp/k2" listen-port 10002 \
@@ -85,8 +75,9 @@ ip1 link set wg1 up
 ip2 link set wg2 up
 
 check "the tunnel comes up" n1 ping -c 3 -W 2 192.168.241.2
-# wg1 initiated.  From now on wg2's keepalives keep wg1 from renewing the
-# session on its own: a handshake for p1 can only come from the fuzzer.
+# wg1 initiated.  From now on wg2's keepalives keep wg1 from starting a
+# handshake because its data went unanswered: until the session is two
+# minutes old, a new handshake for p1 could only come from the fuzzer.
 wg2 set wg2 peer "$p1" persistent-keepalive 2
 
 key=$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')
@@ -98,7 +89,9 @@ sender=$!
 sleep 2
 
 handshake_of_p1() { wg2 show wg2 latest-handshakes | awk -v p="$p1" '$1 == p { print $2 }'; }
+handshake_of_p2() { wg1 show wg1 latest-handshakes | awk -v p="$p2" '$1 == p { print $2 }'; }
 handshake_before=$(handshake_of_p1)
+wg1_handshake_before=$(handshake_of_p2)
 
 start=$(date +%s)
 n2 "$PY" "$FUZZ" fuzz dev=wg2 outer_netns="$netns0" port=10002 legit_port=10001 \
@@ -144,20 +137,37 @@ check "wg2 knows exactly its two peers, no other appeared" \
 check "wg1 knows exactly its peer" test "$(wg1 show wg1 peers)" = "$p2"
 check "wg2's endpoint for wg1 did not move" \
 	test "$(wg2 show wg2 endpoints | awk -v p="$p1" '$1 == p { print $2 }')" = "127.0.0.1:10001"
-check "no handshake of wg1's happened during the fuzzing" \
-	test "$(handshake_of_p1)" = "$handshake_before"
+# wg1 itself renews the session after two minutes, which a slow kernel
+# (the debug lane's) reaches while the fuzzer runs: a new handshake at wg2
+# is wg1's when wg1 has it too, at the same second or so.  One that only
+# wg2 has came from the fuzzer, claiming wg1's key.
+handshake_by_wg1_only() {
+	local at2 at1
+	at2=$(handshake_of_p1) at1=$(handshake_of_p2)
+	[ "$at2" = "$handshake_before" ] && return 0
+	diag "wg2's latest handshake with wg1: $handshake_before -> $at2; wg1's: $wg1_handshake_before -> $at1"
+	[ "$at1" != "$wg1_handshake_before" ] && [ $((at2 - at1)) -le 2 ] && [ $((at1 - at2)) -le 2 ]
+}
+check "no handshake with wg1's key happened during the fuzzing but wg1's own" handshake_by_wg1_only
 
 touch "$tmp/sniff.stop"
 wait "$sniffer"
 rx_p1=$(wg2 show wg2 transfer | awk -v p="$p1" '$1 == p { print $2 }')
 lost=$(cat "$tmp/lost" 2>/dev/null || echo 0)
-if read -r sniffed sniff_drops < <("$PY" -c 'import json,sys
-d = json.load(open(sys.argv[1])); print(sum(d["bytes"].values()), d["drops"])' "$tmp/sniff.json"); then
-	diag "wg2 credits wg1 with $rx_p1 bytes received; wg1 sent $sniffed ($lost stream datagrams lost)"
+if read -r sniffed sniff_drops initiations < <("$PY" -c 'import json,sys
+d = json.load(open(sys.argv[1]))
+print(sum(d["bytes"].values()), d["drops"], d["count"].get("1", 0))' "$tmp/sniff.json"); then
+	diag "wg2 credits wg1 with $rx_p1 bytes received; wg1 sent $sniffed in all," \
+		"$initiations handshake initiations ($lost stream datagrams lost)"
 	check "wg2 credits wg1 with nothing the fuzzer sent" test "$rx_p1" -le "$sniffed"
+	# Under load, wg2 may answer an initiation of wg1's (when it renews
+	# the session) with a cookie instead, or drop it with its queue
+	# full: those it does not credit.
+	uncredited=$((sniffed - rx_p1 - lost * STREAM_WIRE))
 	if [ "$sniff_drops" = 0 ]; then
-		check "and with every message wg1 sent that arrived" \
-			test "$((sniffed - rx_p1))" = "$((lost * STREAM_WIRE))"
+		check "and with every message wg1 sent that arrived (but initiations refused under load)" \
+			test "$uncredited" -ge 0 -a $((uncredited % 148)) = 0 \
+			-a $((uncredited / 148)) -lt "$initiations"
 	else
 		skip "and with every message wg1 sent that arrived" "the sniffer dropped $sniff_drops packets"
 	fi

@@ -35,10 +35,7 @@ ip2 addr add fd10::2/64 dev veth2 nodad
 ip1 link set veth1 up
 ip2 link set veth2 up
 
-k1=$($WG_REF genkey) k2=$($WG_REF genkey)
-p1=$(printf '%s\n' "$k1" | $WG_REF pubkey) p2=$(printf '%s\n' "$k2" | $WG_REF pubkey)
-printf '%s\n' "$k1" >"$tmp/k1"
-printf '%s\n' "$k2" >"$tmp/k2"
+make_keys 1 2
 
 ip1 link add wg1 type wireguard
 # Its IPv6 address must survive the down/up that resets sessions.

@@ -110,6 +110,44 @@ netns_setup()
 		ip0 link set lo up && ip1 link set lo up && ip2 link set lo up
 }
 
+# make_keys N...: for each N, a private key in $tmp/kN and in $kN, and its
+# public key in $pN, all from $WG_REF.
+make_keys()
+{
+	local n key
+
+	for n in "$@"; do
+		key=$("$WG_REF" genkey) || return 1
+		printf '%s\n' "$key" >"$tmp/k$n"
+		printf -v "k$n" '%s' "$key"
+		printf -v "p$n" '%s' "$(printf '%s\n' "$key" | "$WG_REF" pubkey)"
+	done
+}
+
+# tunnel_devices DEV1 DEV2: DEV1 in $netns1 and DEV2 in $netns2, both
+# created in $netns0, so that their UDP sockets stay there and the outer
+# packets cross its loopback.
+tunnel_devices()
+{
+	ip0 link add dev "$1" type wireguard && ip0 link add dev "$2" type wireguard &&
+		ip0 link set "$1" netns "$netns1" && ip0 link set "$2" netns "$netns2"
+}
+
+# tunnel_pair DEV1 DEV2: the tunnel most tests start from, up.  DEV1 is
+# 192.168.241.1 and fd00::1 on port 10001 with key 1, DEV2 .2 and fd00::2
+# on port 10002 with key 2 (make_keys 1 2), each the other's only peer.
+tunnel_pair()
+{
+	make_keys 1 2 && tunnel_devices "$1" "$2" &&
+	n1 "$WG_REF" set "$1" private-key "$tmp/k1" listen-port 10001 \
+		peer "$p2" allowed-ips 192.168.241.2/32,fd00::2/128 endpoint 127.0.0.1:10002 &&
+	n2 "$WG_REF" set "$2" private-key "$tmp/k2" listen-port 10002 \
+		peer "$p1" allowed-ips 192.168.241.1/32,fd00::1/128 endpoint 127.0.0.1:10001 &&
+	ip1 addr add 192.168.241.1/24 dev "$1" && ip1 addr add fd00::1/112 dev "$1" &&
+	ip2 addr add 192.168.241.2/24 dev "$2" && ip2 addr add fd00::2/112 dev "$2" &&
+	ip1 link set "$1" up && ip2 link set "$2" up
+}
+
 # start_wireguard_go NETNS NAME LOG: wireguard-go in the foreground of a
 # background job, its pid in $wggo_pid. Started directly, not through n1/n2:
 # a shell function put in the background is a subshell, and killing that

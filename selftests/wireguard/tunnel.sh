@@ -21,27 +21,10 @@ umask 077
 check "our module loads" load_wireguard
 netns_setup
 
-k1=$($WG_REF genkey) k2=$($WG_REF genkey)
-p1=$(printf '%s\n' "$k1" | $WG_REF pubkey) p2=$(printf '%s\n' "$k2" | $WG_REF pubkey)
-printf '%s\n' "$k1" >"$tmp/k1"
-printf '%s\n' "$k2" >"$tmp/k2"
 wg1() { n1 "$WG_REF" "$@"; }
 wg2() { n2 "$WG_REF" "$@"; }
-
-ip0 link add dev wg1 type wireguard
-ip0 link add dev wg2 type wireguard
-ip0 link set wg1 netns "$netns1"
-ip0 link set wg2 netns "$netns2"
-wg1 set wg1 private-key "$tmp/k1" listen-port 10001 \
-	peer "$p2" allowed-ips 192.168.241.2/32,fd00::2/128 endpoint 127.0.0.1:10002
-wg2 set wg2 private-key "$tmp/k2" listen-port 10002 \
-	peer "$p1" allowed-ips 192.168.241.1/32,fd00::1/128 endpoint 127.0.0.1:10001
-ip1 addr add 192.168.241.1/24 dev wg1
-ip1 addr add fd00::1/112 dev wg1
-ip2 addr add 192.168.241.2/24 dev wg2
-ip2 addr add fd00::2/112 dev wg2
-ip1 link set wg1 up
-ip2 link set wg2 up
+# Not through check: its subshell would keep the keys tunnel_pair sets.
+if tunnel_pair wg1 wg2; then ok "the tunnel is set up"; else not_ok "the tunnel is set up"; fi
 
 ping1() { n1 ping -c "${2:-1}" -W 2 "$1" >/dev/null 2>&1; }
 ping2() { n2 ping -c "${2:-1}" -W 2 "$1" >/dev/null 2>&1; }

@@ -39,26 +39,29 @@ fi
 # __netif_receive_skb_core and in netif_rx_internal while ping switched
 # netstamp_needed_key on or off).  Keep on, for the whole run, the keys that
 # the tests would otherwise flip all the time: a socket with SO_TIMESTAMP
-# holds netstamp_needed_key (every ping toggles it), and FOU sockets hold
+# holds netstamp_needed_key (every ping toggles it), and UDP sockets marked
+# as tunnels (UDP_ENCAP, L2TP's type: needs no module) hold
 # udp_encap_needed_key and udpv6_encap_needed_key (every WireGuard device's
 # sockets toggle them).  They live in this namespace, which no test uses.
 pin_static_keys()
 {
 	/usr/bin/python3 -c '
-import signal, socket
-SO_TIMESTAMP = 29  # asm-generic/socket.h; Python does not name it
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMP, 1)
+import signal, socket, sys
+# Numbers from asm-generic/socket.h and linux/udp.h: Python names none.
+SO_TIMESTAMP, UDP_ENCAP, UDP_ENCAP_L2TPINUDP = 29, 100, 3
+try:
+    stamp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    stamp.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMP, 1)
+    tunnels = [socket.socket(f, socket.SOCK_DGRAM) for f in (socket.AF_INET, socket.AF_INET6)]
+    for t in tunnels:
+        t.setsockopt(socket.IPPROTO_UDP, UDP_ENCAP, UDP_ENCAP_L2TPINUDP)
+except OSError as e:
+    sys.exit("guest-init: static keys not pinned: %s" % e)
 signal.pause()' &
-	stamp=$!
-	modprobe fou 2>/dev/null && ip fou add port 5555 ipproto 4 ||
-		echo "guest-init: no FOU socket for IPv4, udp_encap_needed_key not pinned"
-	modprobe fou6 2>/dev/null && ip -6 fou add port 5555 ipproto 41 ||
-		echo "guest-init: no FOU socket for IPv6, udpv6_encap_needed_key not pinned"
+	pinner=$!
 	# The keys flip from a workqueue: let that happen before any test runs.
 	sleep 1
-	kill -0 "$stamp" 2>/dev/null ||
-		echo "guest-init: no SO_TIMESTAMP socket, netstamp_needed_key not pinned"
+	kill -0 "$pinner" 2>/dev/null || echo "guest-init: the static keys are not pinned"
 }
 pin_static_keys
 
