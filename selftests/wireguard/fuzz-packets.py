@@ -1064,7 +1064,10 @@ class Fuzzer:
 
     def run_flood(self):
         count = self.o["flood"]
-        flood = self.udp(socket.AF_INET, "127.0.0.2")
+        # One flooding socket and thread per CPU, up to three: 3072
+        # initiations at once still fit in the device's queue.
+        floods = [self.udp(socket.AF_INET, "127.0.0.2")
+                  for _ in range(max(1, min(os.cpu_count() or 1, 3)))]
         badmac = self.udp(socket.AF_INET, "127.0.0.4")
         k3, k3sock = getattr(self, "k3", (None, None))
         mac1s, with_cookie = {}, set()
@@ -1084,7 +1087,11 @@ class Fuzzer:
 
         def drain():
             nonlocal cookies, undecryptable, answered_mac2, cookie, bad_replies
-            for reply in self.replies(flood):
+            # A cookie is bound to the address and port it was sent to:
+            # the initiations with a cookie go out on floods[0], so theirs
+            # must come from a reply there.
+            for reply, first in ([(r, True) for r in self.replies(floods[0])] +
+                                 [(r, False) for f in floods[1:] for r in self.replies(f)]):
                 if len(reply) != COOKIE_LEN or reply[0] != COOKIE:
                     others.append(reply[:8].hex())
                     continue
@@ -1099,7 +1106,8 @@ class Fuzzer:
                     undecryptable += 1
                     continue
                 cookies += 1
-                cookie = got
+                if first:
+                    cookie = got
             bad_replies += len(self.replies(badmac))
 
         def initiation(use_cookie):
@@ -1118,14 +1126,33 @@ class Fuzzer:
         # up (each DH'd initiation costs them milliseconds on an emulated
         # CPU, and they take the CPU this process would flood with), so the
         # flood comes in bursts instead: 1024 initiations in one system call
-        # fill the queue past that mark faster than any CPU empties it,
-        # never past its end, and K3 sends right after each burst, while the
-        # device is surely under load.  Building a message (two BLAKE2s) is
-        # slow here, so the bursts come from a pool built beforehand; the
-        # device checks and queues each copy as a message of its own.
-        pool = Burst([initiation(False) for _ in range(1024)])
+        # from each CPU at once fill the queue past that mark faster than
+        # the workers empty it (on a debug kernel, sending costs more than
+        # the DH), never past its end, and K3 sends right after each burst,
+        # while the device is surely under load.  Building a message (two
+        # BLAKE2s) is slow here, so the bursts come from a pool built
+        # beforehand; the device checks and queues each copy as a message
+        # of its own.
+        pool = [initiation(False) for _ in range(1024)]
+        pools = [Burst(pool) for _ in floods]
         bad_pool = Burst([self.header(INITIATION, INITIATION_LEN) for _ in range(64)])
-        flood.connect(self.target4)
+        for f in floods:
+            f.connect(self.target4)
+
+        def burst():
+            """Every pool at once, one thread each (ctypes lets go of the
+            GIL in sendmmsg, and each thread inherits our nice value)."""
+            got = [0] * len(pools)
+
+            def one(i):
+                got[i] = pools[i].send(floods[i])
+            helpers = [threading.Thread(target=one, args=(i,)) for i in range(1, len(pools))]
+            for t in helpers:
+                t.start()
+            one(0)
+            for t in helpers:
+                t.join()
+            return sum(got)
         badmac.connect(self.target4)
 
         def k3_send():
@@ -1197,12 +1224,12 @@ class Fuzzer:
             k3_active = k3 is not None and k3_done is None
             if sent >= count and not k3_active:
                 break
-            sent += pool.send(flood)
+            sent += burst()
             sent_bad += bad_pool.send(badmac)
             bursts += 1
             for _ in range(16 if cookie is not None else 0):
                 try:
-                    flood.send(initiation(True))
+                    floods[0].send(initiation(True))
                     sent += 1
                 except OSError:
                     pass
