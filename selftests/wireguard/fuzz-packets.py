@@ -1193,6 +1193,13 @@ class Fuzzer:
                         k3_seen["plain handshakes"] += 1
                         k3_state = "wait"
 
+        def k3_wait(timeout):
+            """Until K3's latest initiation is answered, or timeout."""
+            deadline = time.monotonic() + timeout
+            while k3_done is None and k3_state == "sent" and time.monotonic() < deadline:
+                k3_receive()
+                time.sleep(0.05)
+
         def answered():
             """Flood datagrams the device has counted or answered so far."""
             drain()
@@ -1242,7 +1249,7 @@ class Fuzzer:
                 k3_send()
             wait_answered(15.0)
             if k3_active:
-                k3_receive()
+                k3_wait(10.0)
         flood_end = time.monotonic()
         os.setpriority(os.PRIO_PROCESS, 0, nice_before)
         wait_answered(30.0)
@@ -1311,7 +1318,7 @@ def cmd_fuzz(args):
         "legit_public": b64key(kv["legit_public"]),
         "k3_private": b64key(open(kv["k3_private"]).read()),
         "seed": int(kv["seed"]), "count": int(kv["count"]), "flood": int(kv["flood"]),
-        "flood_seconds": float(kv.get("flood_seconds", 60)), "marks": kv["marks"],
+        "flood_seconds": float(kv.get("flood_seconds", 150)), "marks": kv["marks"],
         "phases": kv.get("phases", "junk,auth,flood").split(","),
     }
     results = Results()
