@@ -1148,9 +1148,9 @@ class Fuzzer:
         # flood comes in bursts instead: 1024 initiations in one system call
         # from each CPU at once fill the queue past that mark faster than
         # the workers empty it (on a debug kernel, sending costs more than
-        # the DH), never past its end, and K3 sends right after each burst,
-        # while the device is surely under load.  Building a message (two
-        # BLAKE2s) is slow here, so the bursts come from a pool built
+        # the DH), never past its end, and K3 sends in the middle of each
+        # burst, while the device is surely under load.  Building a message
+        # (two BLAKE2s) is slow here, so the bursts come from a pool built
         # beforehand; the device checks and queues each copy as a message
         # of its own.
         pool = [initiation(False) for _ in range(1024)]
