@@ -75,7 +75,8 @@ check "wireguard-go answers back" n2 ping -c 2 -W 2 192.168.242.1
 
 n2 iperf3 -s -D -p 5202 >/dev/null 2>&1
 n1 iperf3 -s -D -p 5201 >/dev/null 2>&1
-sleep 0.5
+wait_tcp_listen "$netns2" 5202
+wait_tcp_listen "$netns1" 5201
 iperf()
 {
 	local what=$1 out rate

@@ -148,6 +148,17 @@ tunnel_pair()
 	ip1 link set "$1" up && ip2 link set "$2" up
 }
 
+# wait_tcp_listen NETNS PORT: until something listens on TCP PORT in NETNS
+# (iperf3 -D returns before its server does), at most 10 s.
+wait_tcp_listen()
+{
+	for _ in $(seq 1 100); do
+		ip netns exec "$1" ss -Htln "sport = :$2" | grep -q . && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
 # start_wireguard_go NETNS NAME LOG: wireguard-go in the foreground of a
 # background job, its pid in $wggo_pid. Started directly, not through n1/n2:
 # a shell function put in the background is a subshell, and killing that

@@ -49,7 +49,7 @@ out=$(n1 ping -c 1 -W 1 192.168.241.99 2>&1)
 check "no peer for a destination: the sender gets ENOKEY" grep -q "Required key not available" <<<"$out"
 
 n2 iperf3 -s -D -p 5201 >/dev/null 2>&1
-sleep 0.5
+wait_tcp_listen "$netns2" 5201
 for dir in "" "-R"; do
 	for dst in 192.168.241.2 fd00::2; do
 		out=$(n1 iperf3 -c "$dst" -p 5201 -t 3 -f m $dir 2>&1)
@@ -125,6 +125,7 @@ import socket, sys
 s = socket.socket(socket.AF_PACKET, socket.SOCK_DGRAM, socket.htons(0x0800))
 s.bind(("lo", 0))
 s.settimeout(20)
+open(sys.argv[3], "w").close()
 while True:
     pkt = s.recv(65535)
     ihl = (pkt[0] & 15) * 4
@@ -136,9 +137,11 @@ while True:
         open(sys.argv[1], "wb").write(payload)
         break
 EOF
-n0 $PY "$tmp/sniff.py" "$tmp/initiation" 10003 &
+n0 $PY "$tmp/sniff.py" "$tmp/initiation" 10003 "$tmp/sniff.ready" &
 sniffer=$!
-sleep 0.5
+# Python takes a while to start on an emulated CPU: a fixed half second
+# was once not enough, and the initiation went by before the socket was.
+for _ in $(seq 1 100); do [ -e "$tmp/sniff.ready" ] && break; sleep 0.1; done
 ip1 link set wg1 down
 ip1 link set wg1 up
 ping1 192.168.241.2 2
