@@ -50,7 +50,7 @@ netns_setup
 ip netns add "$netns3" && ip3 link set lo up
 
 # --- the tunnel, as in tunnel.sh ------------------------------------------------
-# Not through check: its subshell would keep the keys tunnel_pair sets.
+# Not through check: in its subshell the keys tunnel_pair sets would be lost.
 if tunnel_pair wgv0 wgt0; then ok "the tunnel is set up"; else not_ok "the tunnel is set up"; fi
 ping1() { n1 ping -c "${2:-1}" -W 2 "$1" >/dev/null 2>&1; }
 ping2() { n2 ping -c "${2:-1}" -W 2 "$1" >/dev/null 2>&1; }

@@ -23,7 +23,7 @@ netns_setup
 
 wg1() { n1 "$WG_REF" "$@"; }
 wg2() { n2 "$WG_REF" "$@"; }
-# Not through check: its subshell would keep the keys tunnel_pair sets.
+# Not through check: in its subshell the keys tunnel_pair sets would be lost.
 if tunnel_pair wg1 wg2; then ok "the tunnel is set up"; else not_ok "the tunnel is set up"; fi
 
 ping1() { n1 ping -c "${2:-1}" -W 2 "$1" >/dev/null 2>&1; }
