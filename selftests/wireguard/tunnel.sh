@@ -116,6 +116,19 @@ check "persistent keepalive: wg2 receives keepalives without traffic" \
 	test "$((after - before))" -ge 64
 wg1 set wg1 peer "$p2" persistent-keepalive 0
 
+# --- another private key, then the old one back ------------------------------------
+# The initiation sent under the other key is never answered; it must not hold
+# the next one back for REKEY_TIMEOUT (5 s) once the old key is back.  For the
+# initiation under k9 to go out at all, wg1's last must be over 5 s old.
+since=$(($(date +%s) - $(wg1 show wg1 latest-handshakes | cut -f2)))
+[ "$since" -lt 6 ] && sleep $((6 - since))
+make_keys 9
+wg1 set wg1 private-key "$tmp/k9"
+check_fails "under another key wg2 does not answer" n1 ping -c 1 -W 1 192.168.241.2
+wg1 set wg1 private-key "$tmp/k1"
+check "the old key back: traffic at once, not after a handshake retry" \
+	n1 ping -c 1 -W 3 192.168.241.2
+
 # --- replayed handshake -------------------------------------------------------------
 # Capture wg1's next initiation on $netns0's loopback, let it complete, then
 # send it again from elsewhere: its timestamp is not newer, so wg2 must refuse

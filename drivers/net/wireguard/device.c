@@ -69,10 +69,7 @@ static int wg_stop(struct net_device *dev)
 		wg_timers_stop(peer);
 		wg_noise_handshake_clear(&peer->handshake);
 		wg_noise_keypairs_clear(&peer->keypairs);
-		/* A new handshake may go out as soon as it is up again. */
-		atomic64_set(&peer->last_sent_handshake,
-			     ktime_get_coarse_boottime_ns() -
-			     (u64)(REKEY_TIMEOUT + 1) * NSEC_PER_SEC);
+		wg_timers_allow_handshake_now(peer);
 	}
 	mutex_unlock(&wg->device_update_lock);
 	wg_socket_reinit(wg, NULL, NULL);

@@ -24,7 +24,9 @@
 #include "netlink.h"
 #include "peer.h"
 #include "peerlookup.h"
+#include "queueing.h"
 #include "socket.h"
+#include "timers.h"
 
 static struct genl_family genl_family;
 
@@ -757,10 +759,18 @@ static void set_private_key(struct wg_device *wg, const u8 *private_key)
 
 	wg_noise_set_static_identity_private_key(identity, private_key);
 	wg_cookie_checker_precompute_device_keys(&wg->cookie_checker);
-	/* Sessions made with the old key cannot be trusted to the new one. */
+	/*
+	 * Sessions made with the old key cannot be trusted to the new one,
+	 * and a handshake begun with it will never be answered: let the next
+	 * packet start a new one at once instead of after its retry timeout.
+	 */
 	list_for_each_entry(peer, &wg->peer_list, peer_list) {
 		wg_noise_precompute_static_static(peer);
 		wg_noise_expire_current_peer_keypairs(peer);
+		wg_noise_handshake_clear(&peer->handshake);
+		wg_timers_allow_handshake_now(peer);
+		if (!skb_queue_empty_lockless(&peer->staged_packet_queue))
+			wg_packet_send_queued_handshake_initiation(peer, false);
 	}
 
 	/* A peer that now has our own key is of no use: remove it. */

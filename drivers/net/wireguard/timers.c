@@ -228,6 +228,15 @@ void wg_timers_init(struct wg_peer *peer)
 	peer->timer_handshake_attempts = 0;
 	peer->timer_need_another_keepalive = false;
 	peer->sent_lastminute_handshake = false;
+	wg_timers_allow_handshake_now(peer);
+}
+
+/*
+ * Lifts the REKEY_TIMEOUT limit on initiations, for when the last one
+ * cannot be answered any more (the device went down, or changed its key).
+ */
+void wg_timers_allow_handshake_now(struct wg_peer *peer)
+{
 	atomic64_set(&peer->last_sent_handshake,
 		     ktime_get_coarse_boottime_ns() -
 		     (u64)(REKEY_TIMEOUT + 1) * NSEC_PER_SEC);

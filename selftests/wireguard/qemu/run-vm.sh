@@ -105,14 +105,32 @@ qemu=(qemu-system-x86_64 -accel tcg,thread=multi -cpu max -smp "$cpus" -m "$mem"
 	-virtfs "local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap,id=hostroot"
 	"${virtfs_out[@]}")
 
-if [ "$quiet" = 1 ]; then
-	timeout -k 10 "$limit" "${qemu[@]}" </dev/null >"$log" 2>&1
-else
-	timeout -k 10 "$limit" "${qemu[@]}" </dev/null 2>&1 | tee "$log"
-fi
-qemu_rc=${PIPESTATUS[0]}
-# The serial console turns \n into \r\n.
-sed -i 's/\r$//' "$log"
+boot()
+{
+	if [ "$quiet" = 1 ]; then
+		timeout -k 10 "$limit" "${qemu[@]}" </dev/null >"$log" 2>&1
+	else
+		timeout -k 10 "$limit" "${qemu[@]}" </dev/null 2>&1 | tee "$log"
+	fi
+	qemu_rc=${PIPESTATUS[0]}
+	# The serial console turns \n into \r\n.
+	sed -i 's/\r$//' "$log"
+}
+
+# A kernel that dies before guest-init runs has run nothing of ours.  Under
+# TCG that happens now and then: a vCPU executes code that another is
+# patching (a static key flipped by a late initcall) and takes the int3 as
+# an Oops.  Such a boot is tried again, at most twice, and said so.
+for attempt in 1 2 3; do
+	boot
+	[ "$qemu_rc" = 124 ] || [ "$qemu_rc" = 137 ] && break
+	grep -q '^# vm: .* up after ' "$log" && break
+	grep -q '^WG-VM-EXIT: ' "$log" && break
+	[ "$attempt" = 3 ] && break
+	cp "$log" "$log.boot$attempt"
+	echo "# vm: the kernel died while booting, before any test ran; booting again" \
+		"(console in $log.boot$attempt): $(grep -m1 -E 'Oops|BUG|panic' "$log")" >&2
+done
 
 rc=$(sed -n 's/^WG-VM-EXIT: \([0-9]*\)$/\1/p' "$log" | tail -n 1)
 if [ "$qemu_rc" = 124 ] || [ "$qemu_rc" = 137 ]; then
