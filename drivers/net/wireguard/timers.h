@@ -14,6 +14,7 @@ struct wg_peer;
 void wg_timers_init(struct wg_peer *peer);
 /* Stops every timer and waits for running callbacks; before freeing. */
 void wg_timers_stop(struct wg_peer *peer);
+
 void wg_timers_allow_handshake_now(struct wg_peer *peer);
 
 void wg_timers_data_sent(struct wg_peer *peer);
