@@ -231,10 +231,12 @@ summary()
 	[ "$failed" = 0 ]
 }
 
-# Packages needed to build a kernel that the rest of the tests do not need.
+# Packages the lane needs: the suite's, and those only a kernel build needs.
 build_deps()
 {
 	local p missing=()
+	# The VM runner's own packages (QEMU, the stock kernels, the tools).
+	"$here/install-deps.sh" || return 1
 	for p in flex bison bc libelf-dev libssl-dev; do
 		dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
 	done
