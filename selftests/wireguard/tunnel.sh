@@ -128,6 +128,18 @@ check_fails "under another key wg2 does not answer" n1 ping -c 1 -W 1 192.168.24
 wg1 set wg1 private-key "$tmp/k1"
 check "the old key back: traffic at once, not after a handshake retry" \
 	n1 ping -c 1 -W 3 192.168.241.2
+# A packet sent under k9 waits for a session.  When k1 comes back it must not
+# wait for the retry of k9's initiation (5 s later) but go out within its 4 s.
+wg1 set wg1 private-key "$tmp/k9"
+n1 ping -c 1 -W 4 192.168.241.2 >/dev/null 2>&1 &
+waiting=$!
+sleep 1
+wg1 set wg1 private-key "$tmp/k1"
+if wait $waiting; then
+	ok "a packet waiting across the key change goes out when k1 is back"
+else
+	not_ok "a packet waiting across the key change goes out when k1 is back"
+fi
 
 # --- replayed handshake -------------------------------------------------------------
 # Capture wg1's next initiation on $netns0's loopback, let it complete, then
