@@ -25,7 +25,7 @@
 #   WG_DEBUG_OUT=DIR            results: TAP files, console log (default
 #                               build/debug-kernel/results)
 #   WG_DEBUG_FULL=1             full sizes for the slow tests (default: reduced,
-#                               BLIP_SECONDS=4 and WG_BIG=2000)
+#                               BLIP_SECONDS=4, WG_BIG=2000, CONFIG_PAIRS=8192)
 #
 # The kernel tree: build/debug-kernel/obj (O= of /usr/src/linux-source-6.12
 # when that tree is clean, else of our own extract in build/debug-kernel/src).
@@ -150,7 +150,11 @@ guest()
 	shift 2
 	if [ "${WG_DEBUG_FULL:-0}" != 1 ]; then
 		export BLIP_SECONDS=${BLIP_SECONDS:-4} WG_BIG=${WG_BIG:-2000}
+		export CONFIG_PAIRS=${CONFIG_PAIRS:-8192}
 	fi
+	# config.sh took 1181 s here once, and once over run-tests.sh's 1500.
+	# The times before each result show where such a run spends them.
+	export WG_TEST_TIMEOUT=${WG_TEST_TIMEOUT:-3600} WG_TAP_TIMES=1
 	# This kernel is about ten times slower: so is a silence in the stream
 	# under fuzz-packets' flood (4 s measured, every datagram delivered).
 	export PKTFUZZ_SILENCE=${PKTFUZZ_SILENCE:-10}
@@ -255,7 +259,7 @@ run_vm()
 	local limit=${WG_DEBUG_LIMIT:-9000} tests=() envs=()
 	read -r -a tests <<<"${WG_DEBUG_TESTS:-}"
 	# The guest does not inherit our environment: pass the knobs on.
-	for v in WG_DEBUG_FULL BLIP_SECONDS BLIP_RATE BLIP_PREFIXES WG_BIG \
+	for v in WG_DEBUG_FULL WG_TEST_TIMEOUT BLIP_SECONDS BLIP_RATE BLIP_PREFIXES WG_BIG CONFIG_PAIRS \
 		NLFUZZ_SEED NLFUZZ_COUNT NLFUZZ_SECONDS PKTFUZZ_SEED PKTFUZZ_COUNT PKTFUZZ_SILENCE \
 		STRESS_SECONDS STRESS_SPOKES STRESS_FAKES STRESS_RATE STRESS_MOVES; do
 		[ -n "${!v:-}" ] && envs+=("$v=${!v}")

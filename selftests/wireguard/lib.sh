@@ -4,9 +4,17 @@
 # Each test script prints TAP ("ok N - what", "not ok N - what",
 # "ok N - what # SKIP why") and exits non-zero when a test failed.
 # WG_MODULE names the wireguard.ko to test (run-tests.sh sets it).
+# WG_TAP_TIMES=1 puts the seconds since the script began before each result,
+# to show where a slow run spends its time (the debug lane sets it).
 
 tap_n=0
 tap_failed=0
+
+tap_time()
+{
+	[ "${WG_TAP_TIMES:-0}" = 1 ] && echo "# at ${SECONDS}s"
+	return 0
+}
 
 tap_plan_end()
 {
@@ -16,12 +24,14 @@ tap_plan_end()
 
 ok()
 {
+	tap_time
 	tap_n=$((tap_n + 1))
 	echo "ok $tap_n - $*"
 }
 
 not_ok()
 {
+	tap_time
 	tap_n=$((tap_n + 1))
 	tap_failed=$((tap_failed + 1))
 	echo "not ok $tap_n - $*"
@@ -29,6 +39,7 @@ not_ok()
 
 skip()
 {
+	tap_time
 	tap_n=$((tap_n + 1))
 	echo "ok $tap_n - $1 # SKIP $2"
 }

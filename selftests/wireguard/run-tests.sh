@@ -6,6 +6,8 @@
 # starts.  Output of TEST goes to the console and, when the host gave an
 # output directory, to /mnt/out/TEST.tap.  Default: every test in TESTS.
 #
+# WG_TEST_TIMEOUT: the seconds a script may take before it is killed (1500).
+#
 # Exit status: 0 when every script passed.
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -30,7 +32,7 @@ for t in "${TESTS[@]}"; do
 	out=/dev/null
 	[ -d /mnt/out ] && out=/mnt/out/${t%.sh}.tap
 	start=$(date +%s)
-	timeout 1500 bash "$here/$t" 2>&1 | tee "$out"
+	timeout "${WG_TEST_TIMEOUT:-1500}" bash "$here/$t" 2>&1 | tee "$out"
 	rc=${PIPESTATUS[0]}
 	echo "# run-tests: $t exit $rc after $(($(date +%s) - start))s"
 	[ "$rc" = 0 ] || status=1
