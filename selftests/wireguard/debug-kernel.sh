@@ -239,9 +239,10 @@ summary()
 build_deps()
 {
 	local p missing=()
-	# The VM runner's own packages (QEMU, the stock kernels, the tools).
+	# The VM runner's own packages (QEMU, the stock kernels, the tools, bc
+	# and libssl-dev), then what only a kernel build needs.
 	"$here/install-deps.sh" || return 1
-	for p in flex bison bc libelf-dev libssl-dev; do
+	for p in flex bison libelf-dev; do
 		dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
 	done
 	[ -r "$tarball" ] || [ -e /usr/src/linux-source-6.12/Makefile ] || missing+=(linux-source-6.12)
