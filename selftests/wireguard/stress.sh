@@ -1126,6 +1126,38 @@ check "deleting $netns0, where they were created, deletes the other spokes" \
 netns_cleanup
 ip netns del "$netns3"
 
+# --- configuration racing deletion ----------------------------------------------------------
+# A SET_DEVICE that found the device before `ip link del` took rtnl must
+# not touch what the deletion freed: it must fail with ENODEV, or apply
+# before the deletion.  Each round queues a large setconf, then a `wg set`
+# and the deletion behind it, so that the two race for rtnl.
+race_rounds()
+{
+	local ns=$1 rounds=$2 i key
+	key=$("$WG_REF" genkey | "$WG_REF" pubkey)
+	{
+		printf '[Interface]\nListenPort = 0\n[Peer]\nPublicKey = %s\nAllowedIPs = ' "$key"
+		for i in $(seq 0 999); do printf '10.%d.%d.0/24,' $((i / 250)) $((i % 250)); done
+		printf '10.99.0.0/16\n'
+	} >"$tmp/race.conf"
+	for i in $(seq 1 "$rounds"); do
+		ip -n "$ns" link add wgr type wireguard || return 1
+		ip netns exec "$ns" "$WG_REF" setconf wgr "$tmp/race.conf" 2>/dev/null &
+		ip netns exec "$ns" "$WG_REF" set wgr peer "$key" allowed-ips +10.98.$((i % 250)).0/24 2>/dev/null &
+		ip -n "$ns" link del wgr || return 1
+		wait
+	done
+	# The module still works afterwards.
+	ip -n "$ns" link add wgr type wireguard &&
+		ip netns exec "$ns" "$WG_REF" setconf wgr "$tmp/race.conf" &&
+		ip -n "$ns" link del wgr
+}
+netns_race="wg-test-$$-race"
+ip netns add "$netns_race"
+check "wg setconf and wg set racing ip link del, ${STRESS_RACE_ROUNDS:=60} rounds" \
+	race_rounds "$netns_race" "$STRESS_RACE_ROUNDS"
+ip netns del "$netns_race"
+
 diag "at ${SECONDS}s: everything deleted"
 
 # --- nothing left --------------------------------------------------------------------------

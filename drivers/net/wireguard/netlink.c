@@ -800,6 +800,18 @@ static int set_device(struct sk_buff *skb, struct genl_info *info)
 	rtnl_lock();
 	mutex_lock(&wg->device_update_lock);
 
+	/*
+	 * The reference taken by lookup_interface() keeps the memory, not the
+	 * device: an "ip link del" that got rtnl first has run wg_uninit(),
+	 * and the peer and index tables are gone.  Under rtnl the registration
+	 * state cannot change, so this check holds until we unlock.
+	 */
+	if (wg->dev->reg_state != NETREG_REGISTERED) {
+		NL_SET_ERR_MSG(info->extack, "the interface is being deleted");
+		ret = -ENODEV;
+		goto out;
+	}
+
 	ret = check_request(wg, info);
 	if (ret)
 		goto out;
