@@ -2,9 +2,11 @@
 /*
  * A token bucket per source of handshake messages: an IPv4 address, or an
  * IPv6 /64 (what one host usually gets), in one network namespace.  Tokens
- * are nanoseconds: each message costs 1 s / INITIATIONS_PER_SECOND and a
+ * are nanoseconds: each message costs 1 s / PACKETS_PER_SECOND and a
  * bucket holds a few of them, so a source may burst a little but not go
- * faster than that on average.
+ * faster than that on average.  The rate is upstream's, 20 a second, which
+ * is not the per-peer INITIATIONS_PER_SECOND limit of noise.c: a source
+ * may speak for many peers, a peer only once per 20 ms.
  *
  * The buckets are shared by every device and live in one hashtable that
  * readers search under RCU.  Each bucket has its own lock; the table's lock
@@ -28,7 +30,7 @@
 #include "ratelimiter.h"
 
 enum {
-	PACKETS_PER_SECOND = INITIATIONS_PER_SECOND,
+	PACKETS_PER_SECOND = 20,
 	PACKETS_BURSTABLE = 5,
 	PACKET_COST = NSEC_PER_SEC / PACKETS_PER_SECOND,
 	TOKEN_MAX = PACKET_COST * PACKETS_BURSTABLE

@@ -220,6 +220,21 @@ static bool __init st_gc(struct st_sources *s, u64 last_use)
 	return true;
 }
 
+/*
+ * The sustained rate: a source that tries every millisecond for ten
+ * seconds gets its burst and then exactly 20 messages a second, the limit
+ * upstream's module has always applied to handshakes under load.
+ */
+static bool __init st_rate(struct st_sources *s, u64 start)
+{
+	unsigned int allowed = 0;
+	u64 t;
+
+	for (t = start; t <= start + 10 * NSEC_PER_SEC; t += NSEC_PER_MSEC)
+		allowed += ratelimiter_allow_at(s->v4_b, &init_net, t);
+	return ST_OK(allowed == 5 + 10 * 20);
+}
+
 bool __init wg_ratelimiter_selftest(void)
 {
 	struct st_sources sources = { };
@@ -238,7 +253,8 @@ bool __init wg_ratelimiter_selftest(void)
 	ok = st_refill(&sources, t0) &&
 	     st_separation(&sources, t0 + 10 * NSEC_PER_SEC) &&
 	     st_capacity(&sources, t0 + 10 * NSEC_PER_SEC) &&
-	     st_gc(&sources, t0 + 10 * NSEC_PER_SEC);
+	     st_gc(&sources, t0 + 10 * NSEC_PER_SEC) &&
+	     st_rate(&sources, t0 + 100 * NSEC_PER_SEC);
 	/* Whatever a failure left behind must not look recent forever. */
 	ratelimiter_collect(U64_MAX, false);
 
