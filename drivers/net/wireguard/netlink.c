@@ -708,17 +708,6 @@ out:
 	return ret;
 }
 
-/* After a device-wide replace: drop the peers the message did not list. */
-static void remove_unlisted_peers(struct wg_device *wg)
-{
-	struct wg_peer *peer, *tmp;
-
-	list_for_each_entry_safe(peer, tmp, &wg->peer_list, peer_list) {
-		if (peer->config_mark != wg->device_update_gen)
-			wg_peer_remove(peer);
-	}
-}
-
 static int set_listen_port(struct wg_device *wg, u16 port)
 {
 	if (!netif_running(wg->dev)) {
@@ -844,7 +833,7 @@ static int set_device(struct sk_buff *skb, struct genl_info *info)
 	}
 	/* Only once every listed peer is in place, so nothing blips. */
 	if (replacing)
-		remove_unlisted_peers(wg);
+		wg_peer_remove_unmarked(wg, wg->device_update_gen);
 out:
 	mutex_unlock(&wg->device_update_lock);
 	rtnl_unlock();

@@ -101,17 +101,23 @@ static void peer_unlink(struct wg_peer *peer)
 }
 
 /*
- * After a grace period since peer_unlink(): stop everything that still runs
- * for the peer, drop its packets, and the list's reference.
+ * After a grace period since peer_unlink(), in two halves so that a batch
+ * flushes the shared crypto workqueue once for all its peers: first stop
+ * what can still queue crypto work for the peer...
  */
-static void peer_shutdown(struct wg_peer *peer)
+static void peer_stop_sources(struct wg_peer *peer)
 {
 	wg_timers_stop(peer);
 	flush_work(&peer->transmit_handshake_work);
-	/* The crypto workers and the transmit work are done with it after. */
-	flush_workqueue(peer->device->packet_crypt_wq);
-	flush_work(&peer->transmit_packet_work);
+}
 
+/*
+ * ...then, once packet_crypt_wq is flushed, the transmit work and NAPI that
+ * the crypto workers kick, the queues, and the list's reference.
+ */
+static void peer_finish(struct wg_peer *peer)
+{
+	flush_work(&peer->transmit_packet_work);
 	napi_disable(&peer->napi);
 	wg_packet_purge_rx_queue(peer);
 	wg_packet_purge_tx_queue(peer);
@@ -128,7 +134,39 @@ void wg_peer_remove(struct wg_peer *peer)
 		return;
 	peer_unlink(peer);
 	synchronize_net();
-	peer_shutdown(peer);
+	peer_stop_sources(peer);
+	flush_workqueue(peer->device->packet_crypt_wq);
+	peer_finish(peer);
+}
+
+/* Unlinks @peer and parks it on @dead for remove_parked(). */
+static void peer_unlink_onto(struct wg_peer *peer, struct list_head *dead)
+{
+	peer_unlink(peer);
+	list_add_tail(&peer->peer_list, dead);
+}
+
+/*
+ * Shuts down the peers peer_unlink_onto() parked on @dead, after one grace
+ * period and one crypto flush for all of them: under rtnl each
+ * synchronize_net() is an expedited grace period, and each flush waits on
+ * every CPU, too dear to pay once per peer of a large replace.
+ */
+static void remove_parked(struct list_head *dead)
+{
+	struct wg_peer *peer, *tmp;
+
+	if (list_empty(dead))
+		return;
+	synchronize_net();
+	list_for_each_entry(peer, dead, peer_list)
+		peer_stop_sources(peer);
+	peer = list_first_entry(dead, struct wg_peer, peer_list);
+	flush_workqueue(peer->device->packet_crypt_wq);
+	list_for_each_entry_safe(peer, tmp, dead, peer_list) {
+		list_del_init(&peer->peer_list);
+		peer_finish(peer);
+	}
 }
 
 void wg_peer_remove_all(struct wg_device *wg)
@@ -143,16 +181,22 @@ void wg_peer_remove_all(struct wg_device *wg)
 	 * It leaves the peers' prefix lists empty for peer_unlink().
 	 */
 	wg_allowedips_free(&wg->peer_allowedips, &wg->device_update_lock);
+	list_for_each_entry_safe(peer, tmp, &wg->peer_list, peer_list)
+		peer_unlink_onto(peer, &dead);
+	remove_parked(&dead);
+}
+
+void wg_peer_remove_unmarked(struct wg_device *wg, u64 mark)
+{
+	struct wg_peer *peer, *tmp;
+	LIST_HEAD(dead);
+
+	lockdep_assert_held(&wg->device_update_lock);
 	list_for_each_entry_safe(peer, tmp, &wg->peer_list, peer_list) {
-		peer_unlink(peer);
-		list_add_tail(&peer->peer_list, &dead);
+		if (peer->config_mark != mark)
+			peer_unlink_onto(peer, &dead);
 	}
-	/* One grace period for all of them. */
-	synchronize_net();
-	list_for_each_entry_safe(peer, tmp, &dead, peer_list) {
-		list_del_init(&peer->peer_list);
-		peer_shutdown(peer);
-	}
+	remove_parked(&dead);
 }
 
 struct wg_peer *wg_peer_get_maybe_zero(struct wg_peer *peer)

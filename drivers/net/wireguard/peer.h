@@ -104,6 +104,8 @@ struct wg_peer *wg_peer_create(struct wg_device *wg,
 			       const u8 preshared_key[NOISE_SYMMETRIC_KEY_LEN]);
 void wg_peer_remove(struct wg_peer *peer);
 void wg_peer_remove_all(struct wg_device *wg);
+/* Removes the peers whose config_mark is not @mark, in one grace period. */
+void wg_peer_remove_unmarked(struct wg_device *wg, u64 mark);
 
 struct wg_peer *wg_peer_get_maybe_zero(struct wg_peer *peer);
 static inline struct wg_peer *wg_peer_get(struct wg_peer *peer)
