@@ -412,6 +412,27 @@ static void test_big_sync(void)
 	device_free(&want);
 }
 
+/* Over-long interface names are refused before any backend builds a request. */
+static void test_ifname(void)
+{
+	struct wg_device dev = { 0 };
+	char *huge = malloc(9001);
+	int ret;
+
+	memset(huge, 'a', 9000);
+	huge[9000] = '\0';
+	ret = ipc_get_device(&dev, "abcdefghijklmnop");
+	CHECK(ret == -EINVAL, "16-character name: %d", ret);
+	ret = ipc_get_device(&dev, huge);
+	CHECK(ret == -EINVAL, "9000-character name: %d", ret);
+	ret = ipc_removal_supported(huge);
+	CHECK(ret == -EINVAL, "probe with a 9000-character name: %d", ret);
+	ret = ipc_get_device(&dev, "abcdefghijklmno");
+	CHECK(ret != -EINVAL, "15-character name refused: %d", ret);
+	device_free(&dev);
+	free(huge);
+}
+
 int main(void)
 {
 	FILE *null = freopen("/dev/null", "w", stderr);
@@ -427,6 +448,7 @@ int main(void)
 	test_fmt();
 	test_sync();
 	test_big_sync();
+	test_ifname();
 	printf("%d passed, %d failed\n", passed, failed);
 	return failed ? 1 : 0;
 }
