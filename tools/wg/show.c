@@ -13,8 +13,6 @@
 #include "subcommands.h"
 #include "terminal.h"
 
-static const char show_usage[] = "Usage: %s %s { <interface> | all | interfaces } [public-key | private-key | listen-port | fwmark | peers | preshared-keys | endpoints | allowed-ips | latest-handshakes | transfer | persistent-keepalive | dump]\n";
-
 void report_ipc_error(const char *what, const char *name, int err)
 {
 	if (ipc_error_detail[0])
@@ -243,28 +241,22 @@ static bool valid_field(const char *field)
 	return false;
 }
 
-int show_main(int argc, char *argv[])
+int cmd_show(int argc, char *argv[], int variant)
 {
 	const char *field = NULL;
 	char *list, *name;
 	int ret = 0, err;
 
-	if (argc > 3) {
-		fprintf(stderr, show_usage, prog_name, argv[0]);
-		return 1;
-	}
+	(void)variant;
 	if (argc == 3) {
 		field = argv[2];
 		if (!valid_field(field) || !strcmp(argv[1], "interfaces")) {
 			fprintf(stderr, "Invalid parameter: `%s'\n", field);
-			fprintf(stderr, show_usage, prog_name, argv[0]);
-			return 1;
+			return CMD_USAGE;
 		}
 	}
-	if (argc >= 2 && !strcmp(argv[1], "--help")) {
-		printf(show_usage, prog_name, argv[0]);
-		return 0;
-	}
+	if (argc >= 2 && !strcmp(argv[1], "--help"))
+		return CMD_HELP;
 
 	if (argc == 1 || !strcmp(argv[1], "all") || !strcmp(argv[1], "interfaces")) {
 		bool interfaces = argc >= 2 && !strcmp(argv[1], "interfaces"), first = true;
