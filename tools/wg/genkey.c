@@ -11,7 +11,7 @@
 #include "encoding.h"
 #include "subcommands.h"
 
-int genkey_main(int argc, char *argv[])
+int cmd_genkey(int argc, char *argv[], int variant)
 {
 	uint8_t key[WG_KEY_SIZE];
 	char b64[WG_KEY_B64_LEN];
@@ -19,10 +19,8 @@ int genkey_main(int argc, char *argv[])
 	size_t got = 0;
 	ssize_t r;
 
-	if (argc != 1) {
-		fprintf(stderr, "Usage: %s %s\n", prog_name, argv[0]);
-		return 1;
-	}
+	(void)argc;
+	(void)argv;
 	if (!fstat(STDOUT_FILENO, &st) && S_ISREG(st.st_mode) && (st.st_mode & S_IRWXO))
 		fputs("Warning: writing to world accessible file.\nConsider setting the umask to 077 and trying again.\n", stderr);
 	while (got < sizeof(key)) {
@@ -35,7 +33,7 @@ int genkey_main(int argc, char *argv[])
 		}
 		got += (size_t)r;
 	}
-	if (!strcmp(argv[0], "genkey"))
+	if (variant == KEY_PRIVATE)
 		x25519_clamp(key);
 	key_to_base64(b64, key);
 	puts(b64);
@@ -43,17 +41,16 @@ int genkey_main(int argc, char *argv[])
 	return 0;
 }
 
-int pubkey_main(int argc, char *argv[])
+int cmd_pubkey(int argc, char *argv[], int variant)
 {
 	uint8_t key[WG_KEY_SIZE], pub[WG_KEY_SIZE];
 	char b64[WG_KEY_B64_LEN + 1];
 	size_t len = 0;
 	int c;
 
-	if (argc != 1) {
-		fprintf(stderr, "Usage: %s %s\n", prog_name, argv[0]);
-		return 1;
-	}
+	(void)argc;
+	(void)argv;
+	(void)variant;
 	/* The key, optionally followed by whitespace (a newline usually). */
 	while ((c = getchar()) != EOF && !isspace(c)) {
 		if (len >= WG_KEY_B64_LEN - 1) {

@@ -12,10 +12,13 @@
  *
  * GET: the kernel cuts its dump the same way, so a peer may continue in
  * the next message; we join such pieces.  A dump marked NLM_F_DUMP_INTR
- * saw the device change under it and is read again from the start.
+ * saw the device change under it: it is read to its end, thrown away and
+ * asked for again.  Replies are parsed through one attribute table per
+ * nest (see "attribute tables").
  */
 #include <errno.h>
 #include <libmnl/libmnl.h>
+#include <stddef.h>
 #include <linux/genetlink.h>
 #include <linux/if_link.h>
 #include <linux/netlink.h>
@@ -132,9 +135,48 @@ static void nl_close(struct nlctx *ctx)
 	ctx->sock = NULL;
 }
 
-/* Sends nlh and runs cb over every reply until the ack or NLMSG_DONE. */
+/*
+ * Checks that buf holds whole netlink messages back to back, and takes the
+ * NLM_F_DUMP_INTR mark off them.  The mark says that the object changed
+ * while the kernel was dumping it.  libmnl answers it with EINTR and stops
+ * reading, leaving the rest of the dump queued on the socket, where it
+ * would be read as the reply to the next request; so we clear it before
+ * libmnl sees it, read the dump to its end, and let the caller ask again
+ * on a socket that holds nothing more.  The framing check is ours because
+ * libmnl's (int) comparison takes a length of 2 GiB or more as fitting.
+ *
+ * Returns 1 if a message was marked, 0 if not, -EBADMSG for bad framing.
+ */
+static int take_dump_marks(char *buf, size_t len)
+{
+	struct nlmsghdr *nlh;
+	size_t off = 0, msg_len;
+	int marked = 0;
+
+	while (len - off >= sizeof(*nlh)) {
+		nlh = (struct nlmsghdr *)(buf + off);
+		msg_len = nlh->nlmsg_len;
+		if (msg_len < sizeof(*nlh) || msg_len > len - off)
+			return -EBADMSG;
+		if (nlh->nlmsg_flags & NLM_F_DUMP_INTR) {
+			nlh->nlmsg_flags &= ~NLM_F_DUMP_INTR;
+			marked = 1;
+		}
+		if (NLMSG_ALIGN(msg_len) >= len - off)
+			break;
+		off += NLMSG_ALIGN(msg_len);
+	}
+	return marked;
+}
+
+/*
+ * Sends nlh and runs cb over every reply until the ack or NLMSG_DONE.
+ * -EINTR: a dump was interrupted by a change; it has been read to its end
+ * and what cb built from it is inconsistent.
+ */
 static int nl_talk(struct nlctx *ctx, struct nlmsghdr *nlh, mnl_cb_t cb, void *data)
 {
+	bool interrupted = false;
 	char *buf;
 	ssize_t len;
 	int ret;
@@ -152,6 +194,11 @@ static int nl_talk(struct nlctx *ctx, struct nlmsghdr *nlh, mnl_cb_t cb, void *d
 			ret = -errno;
 			break;
 		}
+		ret = take_dump_marks(buf, (size_t)len);
+		if (ret < 0)
+			break;
+		if (ret)
+			interrupted = true;
 		ret = mnl_cb_run2(buf, (size_t)len, ctx->seq, ctx->portid, cb, data, ctl_cbs, NLMSG_MIN_TYPE);
 		if (ret < 0) {
 			ret = -errno;
@@ -159,23 +206,146 @@ static int nl_talk(struct nlctx *ctx, struct nlmsghdr *nlh, mnl_cb_t cb, void *d
 		}
 	} while (ret > MNL_CB_STOP);
 	free(buf);
-	return ret < 0 ? ret : 0;
+	if (ret < 0)
+		return ret;
+	return interrupted ? -EINTR : 0;
+}
+
+/* ---- attribute tables ---- */
+
+/*
+ * Replies are read through one table per kind of nest: for each attribute
+ * type we read, the form it must have and where it goes.  One walker
+ * applies a table to a message or nest.  Like the kernel's policy, it
+ * skips types the table does not know (newer kernels add attributes);
+ * unlike it, it also skips a known attribute of the wrong form instead of
+ * failing the whole reply, so that one odd field does not hide a device.
+ */
+struct attr_rule;
+typedef int (*attr_store_t)(const struct nlattr *attr, const struct attr_rule *rule, void *obj);
+
+struct attr_rule {
+	attr_store_t store;		/* NULL: not read */
+	enum mnl_attr_data_type type;	/* validated with libmnl */
+	uint16_t lens[2];		/* MNL_TYPE_BINARY: accepted lengths */
+	size_t offset;			/* store_scalar(): field in obj */
+};
+
+struct attr_table {
+	const struct attr_rule *rules;
+	unsigned int max_type;
+};
+
+#define ATTR_TABLE(rules) { rules, sizeof(rules) / sizeof(rules[0]) - 1 }
+
+/* offsetof(s, f), refusing to compile when f is not @bytes wide. */
+#define FIELD_AT(s, f, bytes) \
+	(offsetof(s, f) + 0 * sizeof(char[sizeof(((s *)0)->f) == (bytes) ? 1 : -1]))
+#define SCALAR_INTO(t, bytes, s, f) { .store = store_scalar, .type = (t), .offset = FIELD_AT(s, f, bytes) }
+#define U8_INTO(s, f) SCALAR_INTO(MNL_TYPE_U8, 1, s, f)
+#define U16_INTO(s, f) SCALAR_INTO(MNL_TYPE_U16, 2, s, f)
+#define U32_INTO(s, f) SCALAR_INTO(MNL_TYPE_U32, 4, s, f)
+#define U64_INTO(s, f) SCALAR_INTO(MNL_TYPE_U64, 8, s, f)
+#define BYTES(fn, ...) { .store = (fn), .type = MNL_TYPE_BINARY, .lens = { __VA_ARGS__ } }
+#define STRING(fn) { .store = (fn), .type = MNL_TYPE_STRING }
+#define NESTED(fn) { .store = (fn), .type = MNL_TYPE_NESTED }
+
+static bool attr_has_form(const struct nlattr *attr, const struct attr_rule *rule)
+{
+	uint16_t len = mnl_attr_get_payload_len(attr);
+
+	if (rule->type == MNL_TYPE_BINARY)
+		return len == rule->lens[0] || (rule->lens[1] && len == rule->lens[1]);
+	return mnl_attr_validate(attr, rule->type) >= 0;
+}
+
+struct attr_walk {
+	const struct attr_table *table;
+	void *obj;
+};
+
+static int walk_one(const struct nlattr *attr, void *data)
+{
+	const struct attr_walk *walk = data;
+	unsigned int type = mnl_attr_get_type(attr);
+	const struct attr_rule *rule;
+
+	if (type > walk->table->max_type)
+		return MNL_CB_OK;
+	rule = &walk->table->rules[type];
+	if (!rule->store || !attr_has_form(attr, rule))
+		return MNL_CB_OK;
+	return rule->store(attr, rule, walk->obj);
+}
+
+/* Applies table to the attributes of a message, after its fixed header. */
+static int walk_message(const struct nlmsghdr *nlh, size_t header, const struct attr_table *table, void *obj)
+{
+	struct attr_walk walk = { table, obj };
+
+	return mnl_attr_parse(nlh, (unsigned int)header, walk_one, &walk);
+}
+
+static int walk_nest(const struct nlattr *nest, const struct attr_table *table, void *obj)
+{
+	struct attr_walk walk = { table, obj };
+
+	return mnl_attr_parse_nested(nest, walk_one, &walk);
+}
+
+/* A list nest (peers, allowed IPs): take_item() gets each element. */
+static int walk_list(const struct nlattr *nest, int (*take_item)(const struct nlattr *item, void *obj), void *obj)
+{
+	const struct nlattr *item;
+	int ret;
+
+	mnl_attr_for_each_nested(item, nest) {
+		ret = take_item(item, obj);
+		if (ret <= MNL_CB_STOP)
+			return ret;
+	}
+	return MNL_CB_OK;
+}
+
+/* U8..U64, validated to their exact width: copied as they are. */
+static int store_scalar(const struct nlattr *attr, const struct attr_rule *rule, void *obj)
+{
+	memcpy((char *)obj + rule->offset, mnl_attr_get_payload(attr), mnl_attr_get_payload_len(attr));
+	return MNL_CB_OK;
+}
+
+/* Copies a string attribute into dst[size], cut at its NUL or at size - 1. */
+static void copy_string(char *dst, size_t size, const struct nlattr *attr)
+{
+	size_t len = strnlen(mnl_attr_get_payload(attr), mnl_attr_get_payload_len(attr));
+
+	if (len >= size)
+		len = size - 1;
+	memcpy(dst, mnl_attr_get_payload(attr), len);
+	dst[len] = '\0';
+}
+
+/* Keys the kernel reports as 32 zero bytes mean "none": not taken. */
+static bool take_key(uint8_t dst[WG_KEY_SIZE], const struct nlattr *attr)
+{
+	static const uint8_t none[WG_KEY_SIZE];
+
+	if (!memcmp(mnl_attr_get_payload(attr), none, WG_KEY_SIZE))
+		return false;
+	memcpy(dst, mnl_attr_get_payload(attr), WG_KEY_SIZE);
+	return true;
 }
 
 /* ---- genetlink family lookup ---- */
 
-static int family_attr_cb(const struct nlattr *attr, void *data)
-{
-	uint16_t *id = data;
+static const struct attr_rule family_rules[] = {
+	[CTRL_ATTR_FAMILY_ID] = U16_INTO(struct nlctx, family),
+};
+static const struct attr_table family_table = ATTR_TABLE(family_rules);
 
-	if (mnl_attr_get_type(attr) == CTRL_ATTR_FAMILY_ID && mnl_attr_validate(attr, MNL_TYPE_U16) >= 0)
-		*id = mnl_attr_get_u16(attr);
-	return MNL_CB_OK;
-}
-
-static int family_cb(const struct nlmsghdr *nlh, void *data)
+static int family_msg_cb(const struct nlmsghdr *nlh, void *data)
 {
-	return mnl_attr_parse(nlh, sizeof(struct genlmsghdr), family_attr_cb, data);
+	return walk_message(nlh, sizeof(struct genlmsghdr), &family_table, data);
 }
 
 static int genl_open(struct nlctx *ctx)
@@ -195,7 +365,7 @@ static int genl_open(struct nlctx *ctx)
 	genl->cmd = CTRL_CMD_GETFAMILY;
 	genl->version = 1;
 	mnl_attr_put_strz(nlh, CTRL_ATTR_FAMILY_NAME, WG_GENL_NAME);
-	ret = nl_talk(ctx, nlh, family_cb, &ctx->family);
+	ret = nl_talk(ctx, nlh, family_msg_cb, ctx);
 	if (ret == -ENOENT || (!ret && !ctx->family))
 		ret = -EPROTONOSUPPORT;	/* no wireguard module loaded */
 	if (ret)
@@ -218,178 +388,197 @@ static struct nlmsghdr *genl_header(struct nlctx *ctx, char *buf, uint8_t cmd, u
 
 /* ---- GET ---- */
 
-struct get_state {
-	struct wg_device *dev;
-	struct wg_peer *peer;
-	bool interrupted;
-};
-
-static int allowedip_attr_cb(const struct nlattr *attr, void *data)
+/* WGALLOWEDIP_A_*: one allowed IP, into a struct wg_allowedip. */
+static int store_ip_addr(const struct nlattr *attr, const struct attr_rule *rule, void *obj)
 {
-	struct wg_allowedip *ip = data;
+	struct wg_allowedip *ip = obj;
 
-	switch (mnl_attr_get_type(attr)) {
-	case WGALLOWEDIP_A_FAMILY:
-		if (!mnl_attr_validate(attr, MNL_TYPE_U16))
-			ip->family = mnl_attr_get_u16(attr);
-		break;
-	case WGALLOWEDIP_A_IPADDR:
-		if (mnl_attr_get_payload_len(attr) == sizeof(ip->ip4))
-			memcpy(&ip->ip4, mnl_attr_get_payload(attr), sizeof(ip->ip4));
-		else if (mnl_attr_get_payload_len(attr) == sizeof(ip->ip6))
-			memcpy(&ip->ip6, mnl_attr_get_payload(attr), sizeof(ip->ip6));
-		break;
-	case WGALLOWEDIP_A_CIDR_MASK:
-		if (!mnl_attr_validate(attr, MNL_TYPE_U8))
-			ip->cidr = mnl_attr_get_u8(attr);
-		break;
-	}
+	(void)rule;
+	/* ip4 and ip6 share the union's first bytes. */
+	memcpy(&ip->ip6, mnl_attr_get_payload(attr), mnl_attr_get_payload_len(attr));
 	return MNL_CB_OK;
 }
 
-static int allowedips_cb(const struct nlattr *attr, void *data)
+static const struct attr_rule allowedip_rules[] = {
+	[WGALLOWEDIP_A_FAMILY] = U16_INTO(struct wg_allowedip, family),
+	[WGALLOWEDIP_A_IPADDR] = BYTES(store_ip_addr, sizeof(struct in_addr), sizeof(struct in6_addr)),
+	[WGALLOWEDIP_A_CIDR_MASK] = U8_INTO(struct wg_allowedip, cidr),
+};
+static const struct attr_table allowedip_table = ATTR_TABLE(allowedip_rules);
+
+static bool allowedip_is_whole(const struct wg_allowedip *ip)
 {
-	struct wg_peer *peer = data;
+	return (ip->family == AF_INET && ip->cidr <= 32) || (ip->family == AF_INET6 && ip->cidr <= 128);
+}
+
+/* One element of WGPEER_A_ALLOWEDIPS; a prefix we cannot show is dropped. */
+static int take_allowedip(const struct nlattr *item, void *obj)
+{
 	struct wg_allowedip ip = { 0 };
 
-	if (mnl_attr_parse_nested(attr, allowedip_attr_cb, &ip) < 0)
+	if (walk_nest(item, &allowedip_table, &ip) < 0)
 		return MNL_CB_ERROR;
-	if ((ip.family == AF_INET && ip.cidr <= 32) || (ip.family == AF_INET6 && ip.cidr <= 128))
-		*peer_add_ip(peer) = ip;
+	if (allowedip_is_whole(&ip))
+		*peer_add_ip(obj) = ip;
 	return MNL_CB_OK;
 }
 
-static int peer_attr_cb(const struct nlattr *attr, void *data)
+/* WGPEER_A_*: one peer, or one piece of a peer cut across messages. */
+static int store_peer_public_key(const struct nlattr *attr, const struct attr_rule *rule, void *obj)
 {
-	struct wg_peer *peer = data;
-	size_t len = mnl_attr_get_payload_len(attr);
+	struct wg_peer *peer = obj;
 
-	switch (mnl_attr_get_type(attr)) {
-	case WGPEER_A_PUBLIC_KEY:
-		if (len == WG_KEY_SIZE) {
-			memcpy(peer->public_key, mnl_attr_get_payload(attr), WG_KEY_SIZE);
-			peer->flags |= PEER_HAS_PUBLIC_KEY;
-		}
-		break;
-	case WGPEER_A_PRESHARED_KEY:
-		if (len == WG_KEY_SIZE) {
-			memcpy(peer->preshared_key, mnl_attr_get_payload(attr), WG_KEY_SIZE);
-			for (len = 0; len < WG_KEY_SIZE; ++len)
-				if (peer->preshared_key[len])
-					peer->flags |= PEER_HAS_PRESHARED_KEY;
-		}
-		break;
-	case WGPEER_A_ENDPOINT:
-		if ((len == sizeof(struct sockaddr_in) || len == sizeof(struct sockaddr_in6)) && len <= sizeof(peer->endpoint)) {
-			memcpy(&peer->endpoint, mnl_attr_get_payload(attr), len);
-			if (peer->endpoint.addr.sa_family == AF_INET || peer->endpoint.addr.sa_family == AF_INET6)
-				peer->flags |= PEER_HAS_ENDPOINT;
-		}
-		break;
-	case WGPEER_A_PERSISTENT_KEEPALIVE_INTERVAL:
-		if (!mnl_attr_validate(attr, MNL_TYPE_U16))
-			peer->keepalive = mnl_attr_get_u16(attr);
-		break;
-	case WGPEER_A_LAST_HANDSHAKE_TIME:
-		if (len == 2 * sizeof(int64_t)) {
-			int64_t t[2];
-
-			memcpy(t, mnl_attr_get_payload(attr), sizeof(t));
-			peer->handshake_sec = t[0];
-			peer->handshake_nsec = t[1];
-		}
-		break;
-	case WGPEER_A_RX_BYTES:
-		if (!mnl_attr_validate(attr, MNL_TYPE_U64))
-			peer->rx_bytes = mnl_attr_get_u64(attr);
-		break;
-	case WGPEER_A_TX_BYTES:
-		if (!mnl_attr_validate(attr, MNL_TYPE_U64))
-			peer->tx_bytes = mnl_attr_get_u64(attr);
-		break;
-	case WGPEER_A_ALLOWEDIPS:
-		return mnl_attr_parse_nested(attr, allowedips_cb, peer) < 0 ? MNL_CB_ERROR : MNL_CB_OK;
-	}
+	(void)rule;
+	memcpy(peer->public_key, mnl_attr_get_payload(attr), WG_KEY_SIZE);
+	peer->flags |= PEER_HAS_PUBLIC_KEY;
 	return MNL_CB_OK;
 }
 
-static int peers_cb(const struct nlattr *attr, void *data)
+/* The kernel reports "no preshared key" as 32 zero bytes. */
+static int store_peer_preshared_key(const struct nlattr *attr, const struct attr_rule *rule, void *obj)
 {
-	struct get_state *st = data;
+	struct wg_peer *peer = obj;
+
+	(void)rule;
+	if (take_key(peer->preshared_key, attr))
+		peer->flags |= PEER_HAS_PRESHARED_KEY;
+	return MNL_CB_OK;
+}
+
+static int store_peer_endpoint(const struct nlattr *attr, const struct attr_rule *rule, void *obj)
+{
+	struct wg_peer *peer = obj;
+
+	(void)rule;
+	memcpy(&peer->endpoint, mnl_attr_get_payload(attr), mnl_attr_get_payload_len(attr));
+	if (peer->endpoint.addr.sa_family == AF_INET || peer->endpoint.addr.sa_family == AF_INET6)
+		peer->flags |= PEER_HAS_ENDPOINT;
+	return MNL_CB_OK;
+}
+
+/* struct __kernel_timespec: two signed 64-bit fields. */
+static int store_peer_handshake(const struct nlattr *attr, const struct attr_rule *rule, void *obj)
+{
+	struct wg_peer *peer = obj;
+	int64_t when[2];
+
+	(void)rule;
+	memcpy(when, mnl_attr_get_payload(attr), sizeof(when));
+	peer->handshake_sec = when[0];
+	peer->handshake_nsec = when[1];
+	return MNL_CB_OK;
+}
+
+static int store_peer_allowedips(const struct nlattr *attr, const struct attr_rule *rule, void *obj)
+{
+	(void)rule;
+	return walk_list(attr, take_allowedip, obj) < 0 ? MNL_CB_ERROR : MNL_CB_OK;
+}
+
+static const struct attr_rule peer_rules[] = {
+	[WGPEER_A_PUBLIC_KEY] = BYTES(store_peer_public_key, WG_KEY_SIZE),
+	[WGPEER_A_PRESHARED_KEY] = BYTES(store_peer_preshared_key, WG_KEY_SIZE),
+	[WGPEER_A_ENDPOINT] = BYTES(store_peer_endpoint, sizeof(struct sockaddr_in), sizeof(struct sockaddr_in6)),
+	[WGPEER_A_PERSISTENT_KEEPALIVE_INTERVAL] = U16_INTO(struct wg_peer, keepalive),
+	[WGPEER_A_LAST_HANDSHAKE_TIME] = BYTES(store_peer_handshake, 2 * sizeof(int64_t)),
+	[WGPEER_A_RX_BYTES] = U64_INTO(struct wg_peer, rx_bytes),
+	[WGPEER_A_TX_BYTES] = U64_INTO(struct wg_peer, tx_bytes),
+	[WGPEER_A_ALLOWEDIPS] = NESTED(store_peer_allowedips),
+};
+static const struct attr_table peer_table = ATTR_TABLE(peer_rules);
+
+/*
+ * One element of WGDEVICE_A_PEERS.  A peer whose allowed IPs did not fit
+ * the previous message starts this one again under the same public key:
+ * its further prefixes join the peer already read.
+ */
+static int take_peer(const struct nlattr *item, void *obj)
+{
+	struct wg_device *dev = obj;
 	struct wg_peer piece = { 0 }, *last;
 	size_t i;
 
-	if (mnl_attr_parse_nested(attr, peer_attr_cb, &piece) < 0) {
+	if (walk_nest(item, &peer_table, &piece) < 0) {
 		peer_free(&piece);
 		return MNL_CB_ERROR;
 	}
-	last = st->dev->n_peers ? &st->dev->peers[st->dev->n_peers - 1] : NULL;
-	if (last && !memcmp(last->public_key, piece.public_key, WG_KEY_SIZE)) {
-		/* The previous message's last peer goes on here. */
-		for (i = 0; i < piece.n_ips; ++i)
-			*peer_add_ip(last) = piece.ips[i];
-		peer_free(&piece);
+	last = dev->n_peers ? &dev->peers[dev->n_peers - 1] : NULL;
+	if (!last || memcmp(last->public_key, piece.public_key, WG_KEY_SIZE)) {
+		*device_add_peer(dev) = piece;
 		return MNL_CB_OK;
 	}
-	*device_add_peer(st->dev) = piece;
+	for (i = 0; i < piece.n_ips; ++i)
+		*peer_add_ip(last) = piece.ips[i];
+	peer_free(&piece);
 	return MNL_CB_OK;
 }
 
-static int device_attr_cb(const struct nlattr *attr, void *data)
+/* WGDEVICE_A_*: the device, repeated at the head of every message. */
+static int store_dev_name(const struct nlattr *attr, const struct attr_rule *rule, void *obj)
 {
-	struct get_state *st = data;
-	struct wg_device *dev = st->dev;
-	size_t len = mnl_attr_get_payload_len(attr);
-	uint8_t zero[WG_KEY_SIZE] = { 0 };
+	struct wg_device *dev = obj;
 
-	switch (mnl_attr_get_type(attr)) {
-	case WGDEVICE_A_IFINDEX:
-		if (!mnl_attr_validate(attr, MNL_TYPE_U32))
-			dev->ifindex = mnl_attr_get_u32(attr);
-		break;
-	case WGDEVICE_A_IFNAME:
-		if (!mnl_attr_validate(attr, MNL_TYPE_STRING))
-			snprintf(dev->name, sizeof(dev->name), "%s", mnl_attr_get_str(attr));
-		break;
-	case WGDEVICE_A_PRIVATE_KEY:
-		if (len == WG_KEY_SIZE && memcmp(mnl_attr_get_payload(attr), zero, WG_KEY_SIZE)) {
-			memcpy(dev->private_key, mnl_attr_get_payload(attr), WG_KEY_SIZE);
-			dev->flags |= DEV_HAS_PRIVATE_KEY;
-		}
-		break;
-	case WGDEVICE_A_PUBLIC_KEY:
-		if (len == WG_KEY_SIZE && memcmp(mnl_attr_get_payload(attr), zero, WG_KEY_SIZE)) {
-			memcpy(dev->public_key, mnl_attr_get_payload(attr), WG_KEY_SIZE);
-			dev->flags |= DEV_HAS_PUBLIC_KEY;
-		}
-		break;
-	case WGDEVICE_A_LISTEN_PORT:
-		if (!mnl_attr_validate(attr, MNL_TYPE_U16))
-			dev->listen_port = mnl_attr_get_u16(attr);
-		break;
-	case WGDEVICE_A_FWMARK:
-		if (!mnl_attr_validate(attr, MNL_TYPE_U32))
-			dev->fwmark = mnl_attr_get_u32(attr);
-		break;
-	case WGDEVICE_A_PEERS:
-		return mnl_attr_parse_nested(attr, peers_cb, st) < 0 ? MNL_CB_ERROR : MNL_CB_OK;
-	}
+	(void)rule;
+	copy_string(dev->name, sizeof(dev->name), attr);
 	return MNL_CB_OK;
 }
 
-static int get_cb(const struct nlmsghdr *nlh, void *data)
+static int store_dev_private_key(const struct nlattr *attr, const struct attr_rule *rule, void *obj)
 {
-	struct get_state *st = data;
+	struct wg_device *dev = obj;
 
-	if (nlh->nlmsg_flags & NLM_F_DUMP_INTR)
-		st->interrupted = true;
-	return mnl_attr_parse(nlh, sizeof(struct genlmsghdr), device_attr_cb, st);
+	(void)rule;
+	if (take_key(dev->private_key, attr))
+		dev->flags |= DEV_HAS_PRIVATE_KEY;
+	return MNL_CB_OK;
+}
+
+static int store_dev_public_key(const struct nlattr *attr, const struct attr_rule *rule, void *obj)
+{
+	struct wg_device *dev = obj;
+
+	(void)rule;
+	if (take_key(dev->public_key, attr))
+		dev->flags |= DEV_HAS_PUBLIC_KEY;
+	return MNL_CB_OK;
+}
+
+static int store_dev_peers(const struct nlattr *attr, const struct attr_rule *rule, void *obj)
+{
+	(void)rule;
+	return walk_list(attr, take_peer, obj) < 0 ? MNL_CB_ERROR : MNL_CB_OK;
+}
+
+static const struct attr_rule device_rules[] = {
+	[WGDEVICE_A_IFINDEX] = U32_INTO(struct wg_device, ifindex),
+	[WGDEVICE_A_IFNAME] = STRING(store_dev_name),
+	[WGDEVICE_A_PRIVATE_KEY] = BYTES(store_dev_private_key, WG_KEY_SIZE),
+	[WGDEVICE_A_PUBLIC_KEY] = BYTES(store_dev_public_key, WG_KEY_SIZE),
+	[WGDEVICE_A_LISTEN_PORT] = U16_INTO(struct wg_device, listen_port),
+	[WGDEVICE_A_FWMARK] = U32_INTO(struct wg_device, fwmark),
+	[WGDEVICE_A_PEERS] = NESTED(store_dev_peers),
+};
+static const struct attr_table device_table = ATTR_TABLE(device_rules);
+
+static int device_msg_cb(const struct nlmsghdr *nlh, void *data)
+{
+	return walk_message(nlh, sizeof(struct genlmsghdr), &device_table, data);
+}
+
+int kernel_parse_dump(struct wg_device *dev, void *buf, size_t len)
+{
+	int ret = take_dump_marks(buf, len);
+
+	if (ret < 0)
+		return ret;
+	if (mnl_cb_run(buf, len, 0, 0, device_msg_cb, dev) < 0)
+		return -errno;
+	return 0;
 }
 
 int kernel_get_device(struct wg_device *dev, const char *name)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
-	struct get_state st;
 	struct nlmsghdr *nlh;
 	struct nlctx ctx;
 	int ret, tries;
@@ -400,17 +589,18 @@ int kernel_get_device(struct wg_device *dev, const char *name)
 	for (tries = 0; tries < 100; ++tries) {
 		device_free(dev);
 		memset(dev, 0, sizeof(*dev));
-		memset(&st, 0, sizeof(st));
-		st.dev = dev;
 		nlh = genl_header(&ctx, buf, WG_CMD_GET_DEVICE, NLM_F_DUMP);
-		mnl_attr_put_strz(nlh, WGDEVICE_A_IFNAME, name);
-		ret = nl_talk(&ctx, nlh, get_cb, &st);
-		if (ret == -EINTR || (!ret && st.interrupted))
-			continue;	/* changed while we read: start over */
-		break;
+		if (!mnl_attr_put_strz_check(nlh, sizeof(buf), WGDEVICE_A_IFNAME, name)) {
+			ret = -EINVAL;
+			break;
+		}
+		ret = nl_talk(&ctx, nlh, device_msg_cb, dev);
+		if (ret != -EINTR)
+			break;
+		/* changed while we read: the dump is drained, ask again */
 	}
 	nl_close(&ctx);
-	if (!ret && st.interrupted)
+	if (ret == -EINTR)
 		ret = -EAGAIN;
 	if (ret) {
 		device_free(dev);
@@ -670,35 +860,51 @@ struct list_state {
 	bool is_wireguard;
 };
 
-static int linkinfo_cb(const struct nlattr *attr, void *data)
+static int store_link_kind(const struct nlattr *attr, const struct attr_rule *rule, void *obj)
 {
-	struct list_state *st = data;
+	struct list_state *st = obj;
 
-	if (mnl_attr_get_type(attr) == IFLA_INFO_KIND && !mnl_attr_validate(attr, MNL_TYPE_STRING) &&
-	    !strcmp(mnl_attr_get_str(attr), "wireguard"))
+	(void)rule;
+	if (!strcmp(mnl_attr_get_str(attr), "wireguard"))
 		st->is_wireguard = true;
 	return MNL_CB_OK;
 }
 
-static int link_attr_cb(const struct nlattr *attr, void *data)
-{
-	struct list_state *st = data;
+static const struct attr_rule linkinfo_rules[] = {
+	[IFLA_INFO_KIND] = STRING(store_link_kind),
+};
+static const struct attr_table linkinfo_table = ATTR_TABLE(linkinfo_rules);
 
-	if (mnl_attr_get_type(attr) == IFLA_IFNAME && !mnl_attr_validate(attr, MNL_TYPE_STRING))
-		st->name = mnl_attr_get_str(attr);
-	else if (mnl_attr_get_type(attr) == IFLA_LINKINFO)
-		return mnl_attr_parse_nested(attr, linkinfo_cb, st);
+static int store_link_name(const struct nlattr *attr, const struct attr_rule *rule, void *obj)
+{
+	struct list_state *st = obj;
+
+	(void)rule;
+	st->name = mnl_attr_get_str(attr);
 	return MNL_CB_OK;
 }
 
-static int link_cb(const struct nlmsghdr *nlh, void *data)
+static int store_link_info(const struct nlattr *attr, const struct attr_rule *rule, void *obj)
+{
+	(void)rule;
+	return walk_nest(attr, &linkinfo_table, obj);
+}
+
+static const struct attr_rule link_rules[] = {
+	[IFLA_IFNAME] = STRING(store_link_name),
+	[IFLA_LINKINFO] = NESTED(store_link_info),
+};
+static const struct attr_table link_table = ATTR_TABLE(link_rules);
+
+/* One RTM_NEWLINK of the dump: its name is kept if it is a wireguard link. */
+static int link_msg_cb(const struct nlmsghdr *nlh, void *data)
 {
 	struct list_state *st = data;
 	size_t n;
 
 	st->name = NULL;
 	st->is_wireguard = false;
-	if (mnl_attr_parse(nlh, sizeof(struct ifinfomsg), link_attr_cb, st) < 0)
+	if (walk_message(nlh, sizeof(struct ifinfomsg), &link_table, st) < 0)
 		return MNL_CB_ERROR;
 	if (!st->name || !st->is_wireguard)
 		return MNL_CB_OK;
@@ -732,7 +938,7 @@ int kernel_list_devices(char **buf, size_t *len, size_t *cap)
 		nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | NLM_F_DUMP;
 		ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
 		ifi->ifi_family = AF_UNSPEC;
-		ret = nl_talk(&ctx, nlh, link_cb, &st);
+		ret = nl_talk(&ctx, nlh, link_msg_cb, &st);
 		if (ret != -EINTR)
 			break;
 	}

@@ -14,9 +14,21 @@
 
 char ipc_error_detail[256];
 
+/*
+ * A name of IFNAMSIZ bytes or more cannot name an interface, and the
+ * backends copy the name into requests of fixed size: refuse it here, as
+ * the kernel would (EINVAL), before either backend sees it.
+ */
+static bool ifname_fits(const char *name)
+{
+	return strnlen(name, IFNAMSIZ) < IFNAMSIZ;
+}
+
 int ipc_get_device(struct wg_device *dev, const char *name)
 {
 	ipc_error_detail[0] = '\0';
+	if (!ifname_fits(name))
+		return -EINVAL;
 	if (uapi_has_device(name))
 		return uapi_get_device(dev, name);
 	return kernel_get_device(dev, name);
@@ -66,6 +78,8 @@ int ipc_removal_supported(const char *name)
 	uint8_t key[WG_KEY_SIZE];
 	int ret, set_ret, supported = 0;
 
+	if (!ifname_fits(name))
+		return -EINVAL;
 	if (getrandom(key, sizeof(key), 0) != sizeof(key))
 		return -errno;
 	x25519_clamp(key);

@@ -31,6 +31,11 @@ int uapi_get_device(struct wg_device *dev, const char *name);
 int uapi_set_device(const struct wg_device *dev);
 int uapi_list_devices(char **buf, size_t *len, size_t *cap);
 
+/* Reads a GET_DEVICE dump as received (messages back to back, of any
+ * sequence number) into dev, as kernel_get_device() does; for the unit
+ * tests and the fuzzer.  buf is written to (NLM_F_DUMP_INTR is cleared). */
+int kernel_parse_dump(struct wg_device *dev, void *buf, size_t len);
+
 /* Size of one SET message the kernel backend builds (exported for tests). */
 #define WG_NLMSG_PAYLOAD_MAX 32768
 

@@ -17,17 +17,14 @@ static size_t estimated_size(const struct wg_device *dev)
 	return n;
 }
 
-int set_main(int argc, char *argv[])
+int cmd_set(int argc, char *argv[], int variant)
 {
 	struct wg_device want = { 0 };
 	bool removals = false, replaces = false;
 	size_t i;
 	int ret = 1, err;
 
-	if (argc < 3) {
-		fprintf(stderr, "Usage: %s %s <interface> [listen-port <port>] [fwmark <mark>] [private-key <file path>] [peer <base64 public key> [remove] [preshared-key <file path>] [endpoint <ip>:<port>] [persistent-keepalive <interval seconds>] [allowed-ips <ip1>/<cidr1>[,<ip2>/<cidr2>]...] ]...\n", prog_name, argv[0]);
-		return 1;
-	}
+	(void)variant;
 	snprintf(want.name, sizeof(want.name), "%s", argv[1]);
 	if (strlen(argv[1]) >= IFNAMSIZ) {
 		fprintf(stderr, "Interface name too long: `%s'\n", argv[1]);

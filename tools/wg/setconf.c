@@ -10,22 +10,13 @@
 #include "config.h"
 #include "subcommands.h"
 
-int setconf_main(int argc, char *argv[])
+int cmd_conf(int argc, char *argv[], int variant)
 {
+	enum sync_mode mode = (enum sync_mode)variant;
 	struct wg_device want = { 0 };
-	enum sync_mode mode;
 	int ret;
 
-	if (argc != 3) {
-		fprintf(stderr, "Usage: %s %s <interface> <configuration filename>\n", prog_name, argv[0]);
-		return 1;
-	}
-	if (!strcmp(argv[0], "addconf"))
-		mode = SYNC_ADDCONF;
-	else if (!strcmp(argv[0], "syncconf"))
-		mode = SYNC_SYNCCONF;
-	else
-		mode = SYNC_SETCONF;
+	(void)argc;
 	if (strlen(argv[1]) >= IFNAMSIZ) {
 		fprintf(stderr, "Interface name too long: `%s'\n", argv[1]);
 		return 1;

@@ -13,8 +13,6 @@
 #include "subcommands.h"
 #include "terminal.h"
 
-static const char show_usage[] = "Usage: %s %s { <interface> | all | interfaces } [public-key | private-key | listen-port | fwmark | peers | preshared-keys | endpoints | allowed-ips | latest-handshakes | transfer | persistent-keepalive | dump]\n";
-
 void report_ipc_error(const char *what, const char *name, int err)
 {
 	if (ipc_error_detail[0])
@@ -147,124 +145,214 @@ static void print_endpoint(const struct wg_peer *peer)
 	fputs(peer->flags & PEER_HAS_ENDPOINT ? fmt_endpoint(buf, sizeof(buf), &peer->endpoint) : "(none)", stdout);
 }
 
-/* Returns false for an unknown field name. */
-static bool field_print(const struct wg_device *dev, const char *field, bool with_name)
+/*
+ * `wg show IFACE FIELD': one printer per field, for scripts.  pre is "" for
+ * one interface, "NAME\t" for `show all'.  Keys are base64, "(none)" when
+ * absent; lists are one line per peer, starting with its public key.
+ */
+static const char *peer_key(char buf[WG_KEY_B64_LEN], const struct wg_peer *peer)
 {
-	char key[WG_KEY_B64_LEN], key2[WG_KEY_B64_LEN];
-	const char *pre = with_name ? dev->name : "", *tab = with_name ? "\t" : "";
+	return key_text(buf, peer->public_key, true);
+}
+
+static void print_keepalive(uint16_t seconds)
+{
+	if (seconds)
+		printf("%u\n", seconds);
+	else
+		puts("off");
+}
+
+static void print_fwmark(uint32_t fwmark)
+{
+	if (fwmark)
+		printf("0x%x\n", fwmark);
+	else
+		puts("off");
+}
+
+static void show_public_key(const struct wg_device *dev, const char *pre)
+{
+	char key[WG_KEY_B64_LEN];
+
+	printf("%s%s\n", pre, key_text(key, dev->public_key, dev->flags & DEV_HAS_PUBLIC_KEY));
+}
+
+static void show_private_key(const struct wg_device *dev, const char *pre)
+{
+	char key[WG_KEY_B64_LEN];
+
+	printf("%s%s\n", pre, key_text(key, dev->private_key, dev->flags & DEV_HAS_PRIVATE_KEY));
+}
+
+static void show_listen_port(const struct wg_device *dev, const char *pre)
+{
+	printf("%s%u\n", pre, dev->listen_port);
+}
+
+static void show_fwmark(const struct wg_device *dev, const char *pre)
+{
+	fputs(pre, stdout);
+	print_fwmark(dev->fwmark);
+}
+
+static void show_peers(const struct wg_device *dev, const char *pre)
+{
+	char key[WG_KEY_B64_LEN];
 	size_t i;
 
-	if (!strcmp(field, "public-key")) {
-		printf("%s%s%s\n", pre, tab, key_text(key, dev->public_key, dev->flags & DEV_HAS_PUBLIC_KEY));
-	} else if (!strcmp(field, "private-key")) {
-		printf("%s%s%s\n", pre, tab, key_text(key, dev->private_key, dev->flags & DEV_HAS_PRIVATE_KEY));
-	} else if (!strcmp(field, "listen-port")) {
-		printf("%s%s%u\n", pre, tab, dev->listen_port);
-	} else if (!strcmp(field, "fwmark")) {
-		if (dev->fwmark)
-			printf("%s%s0x%x\n", pre, tab, dev->fwmark);
-		else
-			printf("%s%soff\n", pre, tab);
-	} else if (!strcmp(field, "peers")) {
-		for (i = 0; i < dev->n_peers; ++i)
-			printf("%s%s%s\n", pre, tab, key_text(key, dev->peers[i].public_key, true));
-	} else if (!strcmp(field, "preshared-keys")) {
-		for (i = 0; i < dev->n_peers; ++i)
-			printf("%s%s%s\t%s\n", pre, tab, key_text(key, dev->peers[i].public_key, true),
-			       key_text(key2, dev->peers[i].preshared_key, dev->peers[i].flags & PEER_HAS_PRESHARED_KEY));
-	} else if (!strcmp(field, "endpoints")) {
-		for (i = 0; i < dev->n_peers; ++i) {
-			/* Upstream prints the interface column only for peers
-			 * with an IPv4 endpoint; we match it byte for byte. */
-			if ((dev->peers[i].flags & PEER_HAS_ENDPOINT) && dev->peers[i].endpoint.addr.sa_family == AF_INET)
-				printf("%s%s", pre, tab);
-			printf("%s\t", key_text(key, dev->peers[i].public_key, true));
-			print_endpoint(&dev->peers[i]);
-			putchar('\n');
-		}
-	} else if (!strcmp(field, "allowed-ips")) {
-		for (i = 0; i < dev->n_peers; ++i) {
-			printf("%s%s%s\t", pre, tab, key_text(key, dev->peers[i].public_key, true));
-			print_ips(&dev->peers[i], ' ');
-			putchar('\n');
-		}
-	} else if (!strcmp(field, "latest-handshakes")) {
-		for (i = 0; i < dev->n_peers; ++i)
-			printf("%s%s%s\t%" PRId64 "\n", pre, tab, key_text(key, dev->peers[i].public_key, true),
-			       dev->peers[i].handshake_sec);
-	} else if (!strcmp(field, "transfer")) {
-		for (i = 0; i < dev->n_peers; ++i)
-			printf("%s%s%s\t%" PRIu64 "\t%" PRIu64 "\n", pre, tab, key_text(key, dev->peers[i].public_key, true),
-			       dev->peers[i].rx_bytes, dev->peers[i].tx_bytes);
-	} else if (!strcmp(field, "persistent-keepalive")) {
-		for (i = 0; i < dev->n_peers; ++i) {
-			printf("%s%s%s\t", pre, tab, key_text(key, dev->peers[i].public_key, true));
-			if (dev->peers[i].keepalive)
-				printf("%u\n", dev->peers[i].keepalive);
-			else
-				puts("off");
-		}
-	} else if (!strcmp(field, "dump")) {
-		printf("%s%s%s\t", pre, tab, key_text(key, dev->private_key, dev->flags & DEV_HAS_PRIVATE_KEY));
-		printf("%s\t%u\t", key_text(key, dev->public_key, dev->flags & DEV_HAS_PUBLIC_KEY), dev->listen_port);
-		if (dev->fwmark)
-			printf("0x%x\n", dev->fwmark);
-		else
-			puts("off");
-		for (i = 0; i < dev->n_peers; ++i) {
-			const struct wg_peer *peer = &dev->peers[i];
+	for (i = 0; i < dev->n_peers; ++i)
+		printf("%s%s\n", pre, peer_key(key, &dev->peers[i]));
+}
 
-			printf("%s%s%s\t", pre, tab, key_text(key, peer->public_key, true));
-			printf("%s\t", key_text(key, peer->preshared_key, peer->flags & PEER_HAS_PRESHARED_KEY));
-			print_endpoint(peer);
-			putchar('\t');
-			print_ips(peer, ',');
-			printf("\t%" PRId64 "\t%" PRIu64 "\t%" PRIu64 "\t", peer->handshake_sec, peer->rx_bytes, peer->tx_bytes);
-			if (peer->keepalive)
-				printf("%u\n", peer->keepalive);
-			else
-				puts("off");
-		}
-	} else {
-		return false;
+static void show_preshared_keys(const struct wg_device *dev, const char *pre)
+{
+	char key[WG_KEY_B64_LEN], psk[WG_KEY_B64_LEN];
+	size_t i;
+
+	for (i = 0; i < dev->n_peers; ++i) {
+		const struct wg_peer *peer = &dev->peers[i];
+
+		printf("%s%s\t%s\n", pre, peer_key(key, peer),
+		       key_text(psk, peer->preshared_key, peer->flags & PEER_HAS_PRESHARED_KEY));
 	}
-	return true;
 }
 
-static bool valid_field(const char *field)
+static void show_endpoints(const struct wg_device *dev, const char *pre)
 {
-	static const char *const fields[] = { "public-key", "private-key", "listen-port", "fwmark", "peers",
-		"preshared-keys", "endpoints", "allowed-ips", "latest-handshakes", "transfer", "persistent-keepalive", "dump" };
+	char key[WG_KEY_B64_LEN];
 	size_t i;
 
-	for (i = 0; i < sizeof(fields) / sizeof(fields[0]); ++i)
-		if (!strcmp(field, fields[i]))
-			return true;
-	return false;
+	for (i = 0; i < dev->n_peers; ++i) {
+		const struct wg_peer *peer = &dev->peers[i];
+
+		/* Upstream prints the interface column only for peers with an
+		 * IPv4 endpoint; we match it byte for byte. */
+		if ((peer->flags & PEER_HAS_ENDPOINT) && peer->endpoint.addr.sa_family == AF_INET)
+			fputs(pre, stdout);
+		printf("%s\t", peer_key(key, peer));
+		print_endpoint(peer);
+		putchar('\n');
+	}
 }
 
-int show_main(int argc, char *argv[])
+static void show_allowed_ips(const struct wg_device *dev, const char *pre)
 {
-	const char *field = NULL;
+	char key[WG_KEY_B64_LEN];
+	size_t i;
+
+	for (i = 0; i < dev->n_peers; ++i) {
+		printf("%s%s\t", pre, peer_key(key, &dev->peers[i]));
+		print_ips(&dev->peers[i], ' ');
+		putchar('\n');
+	}
+}
+
+static void show_latest_handshakes(const struct wg_device *dev, const char *pre)
+{
+	char key[WG_KEY_B64_LEN];
+	size_t i;
+
+	for (i = 0; i < dev->n_peers; ++i)
+		printf("%s%s\t%" PRId64 "\n", pre, peer_key(key, &dev->peers[i]), dev->peers[i].handshake_sec);
+}
+
+static void show_transfer(const struct wg_device *dev, const char *pre)
+{
+	char key[WG_KEY_B64_LEN];
+	size_t i;
+
+	for (i = 0; i < dev->n_peers; ++i)
+		printf("%s%s\t%" PRIu64 "\t%" PRIu64 "\n", pre, peer_key(key, &dev->peers[i]),
+		       dev->peers[i].rx_bytes, dev->peers[i].tx_bytes);
+}
+
+static void show_persistent_keepalive(const struct wg_device *dev, const char *pre)
+{
+	char key[WG_KEY_B64_LEN];
+	size_t i;
+
+	for (i = 0; i < dev->n_peers; ++i) {
+		printf("%s%s\t", pre, peer_key(key, &dev->peers[i]));
+		print_keepalive(dev->peers[i].keepalive);
+	}
+}
+
+/* Everything: a line for the interface, then one per peer. */
+static void show_dump(const struct wg_device *dev, const char *pre)
+{
+	char key[WG_KEY_B64_LEN];
+	size_t i;
+
+	printf("%s%s\t", pre, key_text(key, dev->private_key, dev->flags & DEV_HAS_PRIVATE_KEY));
+	printf("%s\t%u\t", key_text(key, dev->public_key, dev->flags & DEV_HAS_PUBLIC_KEY), dev->listen_port);
+	print_fwmark(dev->fwmark);
+	for (i = 0; i < dev->n_peers; ++i) {
+		const struct wg_peer *peer = &dev->peers[i];
+
+		printf("%s%s\t", pre, peer_key(key, peer));
+		printf("%s\t", key_text(key, peer->preshared_key, peer->flags & PEER_HAS_PRESHARED_KEY));
+		print_endpoint(peer);
+		putchar('\t');
+		print_ips(peer, ',');
+		printf("\t%" PRId64 "\t%" PRIu64 "\t%" PRIu64 "\t", peer->handshake_sec, peer->rx_bytes, peer->tx_bytes);
+		print_keepalive(peer->keepalive);
+	}
+}
+
+static const struct show_field {
+	const char *name;
+	void (*print)(const struct wg_device *dev, const char *pre);
+} show_fields[] = {
+	{ "public-key", show_public_key },
+	{ "private-key", show_private_key },
+	{ "listen-port", show_listen_port },
+	{ "fwmark", show_fwmark },
+	{ "peers", show_peers },
+	{ "preshared-keys", show_preshared_keys },
+	{ "endpoints", show_endpoints },
+	{ "allowed-ips", show_allowed_ips },
+	{ "latest-handshakes", show_latest_handshakes },
+	{ "transfer", show_transfer },
+	{ "persistent-keepalive", show_persistent_keepalive },
+	{ "dump", show_dump },
+};
+
+static const struct show_field *find_field(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(show_fields) / sizeof(show_fields[0]); ++i)
+		if (!strcmp(name, show_fields[i].name))
+			return &show_fields[i];
+	return NULL;
+}
+
+static void print_field(const struct wg_device *dev, const struct show_field *field, bool with_name)
+{
+	char pre[IFNAMSIZ + 1] = "";
+
+	if (with_name)
+		snprintf(pre, sizeof(pre), "%s\t", dev->name);
+	field->print(dev, pre);
+}
+
+int cmd_show(int argc, char *argv[], int variant)
+{
+	const struct show_field *field = NULL;
 	char *list, *name;
 	int ret = 0, err;
 
-	if (argc > 3) {
-		fprintf(stderr, show_usage, prog_name, argv[0]);
-		return 1;
-	}
+	(void)variant;
 	if (argc == 3) {
-		field = argv[2];
-		if (!valid_field(field) || !strcmp(argv[1], "interfaces")) {
-			fprintf(stderr, "Invalid parameter: `%s'\n", field);
-			fprintf(stderr, show_usage, prog_name, argv[0]);
-			return 1;
+		field = find_field(argv[2]);
+		if (!field || !strcmp(argv[1], "interfaces")) {
+			fprintf(stderr, "Invalid parameter: `%s'\n", argv[2]);
+			return CMD_USAGE;
 		}
 	}
-	if (argc >= 2 && !strcmp(argv[1], "--help")) {
-		printf(show_usage, prog_name, argv[0]);
-		return 0;
-	}
+	if (argc >= 2 && !strcmp(argv[1], "--help"))
+		return CMD_HELP;
 
 	if (argc == 1 || !strcmp(argv[1], "all") || !strcmp(argv[1], "interfaces")) {
 		bool interfaces = argc >= 2 && !strcmp(argv[1], "interfaces"), first = true;
@@ -289,7 +377,7 @@ int show_main(int argc, char *argv[])
 				continue;
 			}
 			if (field) {
-				field_print(&dev, field, true);
+				print_field(&dev, field, true);
 			} else {
 				if (!first)
 					putchar('\n');
@@ -315,7 +403,7 @@ int show_main(int argc, char *argv[])
 			return 1;
 		}
 		if (field) {
-			field_print(&dev, field, false);
+			print_field(&dev, field, false);
 		} else {
 			sort_peers(&dev);
 			pretty_print(&dev);

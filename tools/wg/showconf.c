@@ -7,17 +7,15 @@
 #include "ipc.h"
 #include "subcommands.h"
 
-int showconf_main(int argc, char *argv[])
+int cmd_showconf(int argc, char *argv[], int variant)
 {
 	struct wg_device dev = { 0 };
 	char key[WG_KEY_B64_LEN], buf[128];
 	size_t i, j;
 	int err;
 
-	if (argc != 2) {
-		fprintf(stderr, "Usage: %s %s <interface>\n", prog_name, argv[0]);
-		return 1;
-	}
+	(void)argc;
+	(void)variant;
 	err = ipc_get_device(&dev, argv[1]);
 	if (err) {
 		report_ipc_error("access", argv[1], -err);

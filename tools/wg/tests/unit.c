@@ -2,6 +2,9 @@
 /* Userspace unit tests for wg's parsers, formatters, X25519 and sync engine. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <libmnl/libmnl.h>
+#include <linux/genetlink.h>
+#include <linux/wireguard.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -412,6 +415,157 @@ static void test_big_sync(void)
 	device_free(&want);
 }
 
+/* One message of a GET_DEVICE dump: the device's head, then peers from put_peers. */
+static struct nlmsghdr *dump_msg(char **pos, uint16_t flags)
+{
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(*pos);
+	struct genlmsghdr *genl = mnl_nlmsg_put_extra_header(nlh, sizeof(*genl));
+	static const uint8_t zero[WG_KEY_SIZE], pub[WG_KEY_SIZE] = { 0xaa, 0xbb };
+
+	nlh->nlmsg_type = 0x20;
+	nlh->nlmsg_flags = NLM_F_MULTI | flags;
+	genl->cmd = WG_CMD_GET_DEVICE;
+	mnl_attr_put_u32(nlh, WGDEVICE_A_IFINDEX, 7);
+	mnl_attr_put_strz(nlh, WGDEVICE_A_IFNAME, "wg9");
+	mnl_attr_put(nlh, WGDEVICE_A_PRIVATE_KEY, WG_KEY_SIZE, zero);	/* none */
+	mnl_attr_put(nlh, WGDEVICE_A_PUBLIC_KEY, WG_KEY_SIZE, pub);
+	mnl_attr_put_u16(nlh, WGDEVICE_A_LISTEN_PORT, 51820);
+	mnl_attr_put_u32(nlh, WGDEVICE_A_FWMARK, 0x1234);
+	mnl_attr_put_u16(nlh, WGDEVICE_A_FWMARK, 1);	/* wrong size: skipped */
+	mnl_attr_put_u32(nlh, 200, 5);			/* unknown: skipped */
+	return nlh;
+}
+
+static void put_ip(struct nlmsghdr *nlh, uint16_t family, const void *addr, size_t len, uint8_t cidr)
+{
+	struct nlattr *ip = mnl_attr_nest_start(nlh, 0);
+
+	mnl_attr_put_u16(nlh, WGALLOWEDIP_A_FAMILY, family);
+	mnl_attr_put(nlh, WGALLOWEDIP_A_IPADDR, len, addr);
+	mnl_attr_put_u8(nlh, WGALLOWEDIP_A_CIDR_MASK, cidr);
+	mnl_attr_put_u32(nlh, 77, 0);			/* unknown: skipped */
+	mnl_attr_nest_end(nlh, ip);
+}
+
+static void end_msg(char **pos, struct nlmsghdr *nlh)
+{
+	*pos += NLMSG_ALIGN(nlh->nlmsg_len);
+}
+
+/* The reply parser: fields, zero keys, unknown and malformed attributes,
+ * a peer continued in the next message, an interrupted dump. */
+static void test_dump_parse(void)
+{
+	static char buf[8192];
+	static const uint8_t k1[WG_KEY_SIZE] = { 1 }, k2[WG_KEY_SIZE] = { 2 }, zero[WG_KEY_SIZE];
+	static const uint8_t a4[4] = { 10, 0, 1, 0 }, b4[4] = { 10, 0, 2, 0 }, a6[16] = { 0xfd };
+	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons(1234), .sin_addr.s_addr = htonl(0xc0000201) };
+	int64_t when[2] = { 1700000000, 5 };
+	struct nlattr *peers, *peer, *ips;
+	struct wg_device dev = { 0 };
+	struct nlmsghdr *nlh;
+	char *pos = buf;
+	int ret;
+
+	nlh = dump_msg(&pos, 0);
+	peers = mnl_attr_nest_start(nlh, WGDEVICE_A_PEERS);
+	peer = mnl_attr_nest_start(nlh, 0);
+	mnl_attr_put(nlh, WGPEER_A_PUBLIC_KEY, WG_KEY_SIZE, k1);
+	mnl_attr_put(nlh, WGPEER_A_PRESHARED_KEY, WG_KEY_SIZE, zero);
+	mnl_attr_put(nlh, WGPEER_A_ENDPOINT, sizeof(sin), &sin);
+	mnl_attr_put_u16(nlh, WGPEER_A_PERSISTENT_KEEPALIVE_INTERVAL, 25);
+	mnl_attr_put(nlh, WGPEER_A_LAST_HANDSHAKE_TIME, sizeof(when), when);
+	mnl_attr_put_u64(nlh, WGPEER_A_RX_BYTES, 1372);
+	mnl_attr_put_u64(nlh, WGPEER_A_TX_BYTES, 1428);
+	mnl_attr_put_u32(nlh, WGPEER_A_TX_BYTES + 40, 9);	/* unknown */
+	ips = mnl_attr_nest_start(nlh, WGPEER_A_ALLOWEDIPS);
+	put_ip(nlh, AF_INET, a4, sizeof(a4), 24);
+	put_ip(nlh, AF_INET, b4, sizeof(b4), 33);		/* no such prefix: dropped */
+	mnl_attr_nest_end(nlh, ips);
+	mnl_attr_nest_end(nlh, peer);
+	mnl_attr_nest_end(nlh, peers);
+	end_msg(&pos, nlh);
+
+	/* The change mark: the parser must read on, not stop. */
+	nlh = dump_msg(&pos, NLM_F_DUMP_INTR);
+	peers = mnl_attr_nest_start(nlh, WGDEVICE_A_PEERS);
+	peer = mnl_attr_nest_start(nlh, 0);
+	mnl_attr_put(nlh, WGPEER_A_PUBLIC_KEY, WG_KEY_SIZE, k1);	/* continued */
+	ips = mnl_attr_nest_start(nlh, WGPEER_A_ALLOWEDIPS);
+	put_ip(nlh, AF_INET, b4, sizeof(b4), 24);
+	mnl_attr_nest_end(nlh, ips);
+	mnl_attr_nest_end(nlh, peer);
+	peer = mnl_attr_nest_start(nlh, 0);
+	mnl_attr_put(nlh, WGPEER_A_PUBLIC_KEY, WG_KEY_SIZE, k2);
+	mnl_attr_put(nlh, WGPEER_A_PRESHARED_KEY, WG_KEY_SIZE, k1);
+	mnl_attr_put_u16(nlh, WGPEER_A_ENDPOINT, 3);		/* wrong size: skipped */
+	ips = mnl_attr_nest_start(nlh, WGPEER_A_ALLOWEDIPS);
+	put_ip(nlh, AF_INET6, a6, sizeof(a6), 64);
+	mnl_attr_nest_end(nlh, ips);
+	mnl_attr_nest_end(nlh, peer);
+	mnl_attr_nest_end(nlh, peers);
+	end_msg(&pos, nlh);
+
+	nlh = mnl_nlmsg_put_header(pos);
+	nlh->nlmsg_type = NLMSG_DONE;
+	nlh->nlmsg_flags = NLM_F_MULTI;
+	mnl_nlmsg_put_extra_header(nlh, sizeof(int));
+	end_msg(&pos, nlh);
+
+	if (getenv("WG_WRITE_DUMP_SEED")) {	/* fuzz/corpus-netlink's seed */
+		FILE *f = fopen(getenv("WG_WRITE_DUMP_SEED"), "w");
+
+		if (f) {
+			fwrite(buf, 1, (size_t)(pos - buf), f);
+			fclose(f);
+		}
+	}
+	ret = kernel_parse_dump(&dev, buf, (size_t)(pos - buf));
+	CHECK(ret == 0, "dump parse: %d", ret);
+	CHECK(dev.ifindex == 7 && !strcmp(dev.name, "wg9"), "device: %u %s", dev.ifindex, dev.name);
+	CHECK(dev.flags == DEV_HAS_PUBLIC_KEY && dev.public_key[0] == 0xaa && dev.public_key[1] == 0xbb,
+	      "device keys: flags %#x", dev.flags);
+	CHECK(dev.listen_port == 51820 && dev.fwmark == 0x1234, "port %u fwmark %#x", dev.listen_port, dev.fwmark);
+	CHECK(dev.n_peers == 2, "peers: %zu", dev.n_peers);
+	if (dev.n_peers == 2) {
+		const struct wg_peer *p1 = &dev.peers[0], *p2 = &dev.peers[1];
+
+		CHECK(p1->flags == (PEER_HAS_PUBLIC_KEY | PEER_HAS_ENDPOINT) && !memcmp(p1->public_key, k1, WG_KEY_SIZE),
+		      "peer 1 flags %#x", p1->flags);
+		CHECK(p1->endpoint.addr4.sin_port == htons(1234) && p1->keepalive == 25, "peer 1 endpoint/keepalive");
+		CHECK(p1->handshake_sec == 1700000000 && p1->handshake_nsec == 5, "peer 1 handshake");
+		CHECK(p1->rx_bytes == 1372 && p1->tx_bytes == 1428, "peer 1 transfer");
+		CHECK(p1->n_ips == 2 && p1->ips[0].cidr == 24 && p1->ips[0].ip4.s_addr == htonl(0x0a000100) &&
+		      p1->ips[1].ip4.s_addr == htonl(0x0a000200), "peer 1 joined prefixes: %zu", p1->n_ips);
+		CHECK(p2->flags == (PEER_HAS_PUBLIC_KEY | PEER_HAS_PRESHARED_KEY) &&
+		      !memcmp(p2->preshared_key, k1, WG_KEY_SIZE), "peer 2 flags %#x", p2->flags);
+		CHECK(p2->n_ips == 1 && p2->ips[0].family == AF_INET6 && p2->ips[0].cidr == 64 &&
+		      p2->ips[0].ip6.s6_addr[0] == 0xfd, "peer 2 prefix");
+	}
+	device_free(&dev);
+}
+
+/* Over-long interface names are refused before any backend builds a request. */
+static void test_ifname(void)
+{
+	struct wg_device dev = { 0 };
+	char *huge = malloc(9001);
+	int ret;
+
+	memset(huge, 'a', 9000);
+	huge[9000] = '\0';
+	ret = ipc_get_device(&dev, "abcdefghijklmnop");
+	CHECK(ret == -EINVAL, "16-character name: %d", ret);
+	ret = ipc_get_device(&dev, huge);
+	CHECK(ret == -EINVAL, "9000-character name: %d", ret);
+	ret = ipc_removal_supported(huge);
+	CHECK(ret == -EINVAL, "probe with a 9000-character name: %d", ret);
+	ret = ipc_get_device(&dev, "abcdefghijklmno");
+	CHECK(ret != -EINVAL, "15-character name refused: %d", ret);
+	device_free(&dev);
+	free(huge);
+}
+
 int main(void)
 {
 	FILE *null = freopen("/dev/null", "w", stderr);
@@ -427,6 +581,8 @@ int main(void)
 	test_fmt();
 	test_sync();
 	test_big_sync();
+	test_ifname();
+	test_dump_parse();
 	printf("%d passed, %d failed\n", passed, failed);
 	return failed ? 1 : 0;
 }
