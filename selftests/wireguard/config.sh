@@ -206,17 +206,33 @@ check "root of a user namespace owns the devices of its network namespace" \
 	unshare -U -r -n sh -c "ip link add wgu type wireguard && $WG_REF set wgu listen-port 4242 && test \"\$($WG_REF show wgu listen-port)\" = 4242"
 
 # --- the peer limit ------------------------------------------------------------
-netns_cleanup
-unload_wireguard
-check "load with max_peers=3" load_wireguard max_peers=3
-netns_setup
-ip0 link add wg0 type wireguard
-check "three peers fit" wg0 set wg0 peer "$peer_a" peer "$peer_b" peer "$peer_c"
-out=$(wg0 set wg0 peer "$($WG_REF genkey | $WG_REF pubkey)" 2>&1)
+# WGDEVICE_A_PEER_LIMIT, our extension: per device, read and set by netlink.
+ip0 link add wgl type wireguard
+check "a new device reports the default peer limit, 2^20" test "$(n0 "$WGNL" limit wgl)" = 1048576
+check "the limit is set to 3" n0 "$WGNL" limit wgl 3
+check "and reads back" test "$(n0 "$WGNL" limit wgl)" = 3
+check "three peers fit" wg0 set wgl peer "$peer_a" peer "$peer_b" peer "$peer_c"
+out=$(wg0 set wgl peer "$($WG_REF genkey | $WG_REF pubkey)" 2>&1)
 rc=$?
 check "a fourth is refused" test "$rc" != 0
 diag "$out"
-check "the device still has three" test "$(wg0 show wg0 peers | wc -l)" = 3
+check "the device still has three" test "$(wg0 show wgl peers | wc -l)" = 3
+limit_below_peers()
+{
+	local out
+	out=$(n0 "$WGNL" limit wgl 2) && return 1
+	echo "$out"
+	test "$out" = "error: Numerical result out of range: the device has more peers than that"
+}
+check "a limit below the peers it has is refused with ERANGE" limit_below_peers
+check "and changes nothing" test "$(n0 "$WGNL" limit wgl)" = 3
+check_fails "a limit of 0 is refused" n0 "$WGNL" limit wgl 0
+check_fails "a limit over 2^20 is refused" n0 "$WGNL" limit wgl 1048577
+check "the limit is raised again" n0 "$WGNL" limit wgl 1048576
+check "and a fourth peer fits" wg0 set wgl peer "$($WG_REF genkey | $WG_REF pubkey)"
+check "Debian's wg still reads the device" test "$(wg0 show wgl peers | wc -l)" = 4
+check "other devices keep the default" test "$(n0 "$WGNL" limit wg0)" = 1048576
+check "the module has no parameters (netdev takes no new ones)" test ! -e /sys/module/wireguard/parameters
 
 netns_cleanup
 check "module unloads" unload_wireguard

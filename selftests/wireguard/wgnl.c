@@ -13,6 +13,9 @@
  *	--family N        send family N instead of the address's
  *   wgnl dump IFACE [--slow MS]
  *	prints "messages N interrupted N peers N allowedips N"
+ *   wgnl limit IFACE [N]
+ *	sets WGDEVICE_A_PEER_LIMIT to N, or prints the device's ("none" when
+ *	the kernel does not report one)
  *
  * Exit status: 0 on success, 1 when the kernel refused (errno and extack on
  * stdout as "error: NAME: MESSAGE"), 2 on a usage or local error.
@@ -327,13 +330,91 @@ static int cmd_dump(int id, int argc, char **argv)
 	return 0;
 }
 
+static int limit_set(int id, const char *ifname, unsigned long limit)
+{
+	struct genlmsghdr *genl;
+	struct nlmsghdr *nlh;
+	int len;
+
+	nlh = mnl_nlmsg_put_header(buf);
+	nlh->nlmsg_type = id;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
+	genl = mnl_nlmsg_put_extra_header(nlh, sizeof(*genl));
+	genl->cmd = WG_CMD_SET_DEVICE;
+	genl->version = WG_GENL_VERSION;
+	mnl_attr_put_strz(nlh, WGDEVICE_A_IFNAME, ifname);
+	mnl_attr_put_u32(nlh, WGDEVICE_A_PEER_LIMIT, limit);
+	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0)
+		die("send");
+	len = mnl_socket_recvfrom(nl, buf, sizeof(buf));
+	if (len < 0)
+		die("recv");
+	return report_ack((struct nlmsghdr *)buf) ? 1 : 0;
+}
+
+/* The limit is in the dump's first message, with the device's attributes. */
+static int limit_get(int id, const char *ifname)
+{
+	struct genlmsghdr *genl;
+	struct nlmsghdr *nlh;
+	struct nlattr *attr;
+	long limit = -1;
+	bool done = false;
+	int len;
+
+	nlh = mnl_nlmsg_put_header(buf);
+	nlh->nlmsg_type = id;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | NLM_F_DUMP;
+	genl = mnl_nlmsg_put_extra_header(nlh, sizeof(*genl));
+	genl->cmd = WG_CMD_GET_DEVICE;
+	genl->version = WG_GENL_VERSION;
+	mnl_attr_put_strz(nlh, WGDEVICE_A_IFNAME, ifname);
+	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0)
+		die("send");
+	while (!done) {
+		len = mnl_socket_recvfrom(nl, buf, sizeof(buf));
+		if (len < 0)
+			die("recv");
+		for (nlh = (struct nlmsghdr *)buf; mnl_nlmsg_ok(nlh, len);
+		     nlh = mnl_nlmsg_next(nlh, &len)) {
+			if (nlh->nlmsg_type == NLMSG_DONE) {
+				done = true;
+				break;
+			}
+			if (nlh->nlmsg_type == NLMSG_ERROR)
+				return report_ack(nlh) ? 1 : 0;
+			mnl_attr_for_each(attr, nlh, sizeof(struct genlmsghdr))
+				if (mnl_attr_get_type(attr) == WGDEVICE_A_PEER_LIMIT &&
+				    mnl_attr_get_payload_len(attr) == 4)
+					limit = mnl_attr_get_u32(attr);
+		}
+	}
+	if (limit < 0)
+		printf("none\n");
+	else
+		printf("%ld\n", limit);
+	return 0;
+}
+
+static int cmd_limit(int id, int argc, char **argv)
+{
+	if (argc < 1) {
+		fprintf(stderr, "wgnl limit: IFACE needed\n");
+		return 2;
+	}
+	if (argc >= 2)
+		return limit_set(id, argv[0], strtoul(argv[1], NULL, 0));
+	return limit_get(id, argv[0]);
+}
+
 int main(int argc, char **argv)
 {
 	int one = 1, id;
 
 	if (argc < 3) {
 		fprintf(stderr, "usage: wgnl set IFACE PEERKEY [options] [+|-]ADDR/CIDR...\n"
-				"       wgnl dump IFACE [--slow MS]\n");
+				"       wgnl dump IFACE [--slow MS]\n"
+				"       wgnl limit IFACE [N]\n");
 		return 2;
 	}
 	nl = mnl_socket_open(NETLINK_GENERIC);
@@ -350,6 +431,8 @@ int main(int argc, char **argv)
 		return cmd_set(id, argc - 2, argv + 2);
 	if (!strcmp(argv[1], "dump"))
 		return cmd_dump(id, argc - 2, argv + 2);
+	if (!strcmp(argv[1], "limit"))
+		return cmd_limit(id, argc - 2, argv + 2);
 	fprintf(stderr, "wgnl: unknown command %s\n", argv[1]);
 	return 2;
 }

@@ -317,6 +317,9 @@ static void wg_setup(struct net_device *dev)
 
 	memset(wg, 0, sizeof(*wg));
 	wg->dev = dev;
+	wg->peer_limit = WG_MAX_PEERS_PER_DEVICE;
+	/* Dumps use it as their sequence, where 0 would mean "untracked". */
+	wg->device_update_gen = 1;
 	mutex_init(&wg->device_update_lock);
 	mutex_init(&wg->socket_update_lock);
 	INIT_LIST_HEAD(&wg->peer_list);

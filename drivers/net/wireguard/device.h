@@ -56,6 +56,8 @@ struct wg_device {
 	struct noise_static_identity static_identity;
 	struct list_head peer_list;
 	unsigned int num_peers;
+	/* WGDEVICE_A_PEER_LIMIT: at most WG_MAX_PEERS_PER_DEVICE. */
+	unsigned int peer_limit;
 	u64 peer_id_counter;
 	struct pubkey_hashtable *peer_hashtable;
 	struct index_hashtable *index_hashtable;

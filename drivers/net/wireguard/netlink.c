@@ -50,6 +50,12 @@ static const struct nla_policy peer_policy[WGPEER_A_MAX + 1] = {
 	[WGPEER_A_PROTOCOL_VERSION]	= { .type = NLA_U32 },
 };
 
+/* Not const: 6.1's struct nla_policy points to it without const. */
+static struct netlink_range_validation peer_limit_range = {
+	.min = 1,
+	.max = WG_MAX_PEERS_PER_DEVICE,
+};
+
 static const struct nla_policy device_policy[WGDEVICE_A_MAX + 1] = {
 	[WGDEVICE_A_IFINDEX]		= { .type = NLA_U32 },
 	[WGDEVICE_A_IFNAME]		= { .type = NLA_NUL_STRING, .len = IFNAMSIZ - 1 },
@@ -59,6 +65,7 @@ static const struct nla_policy device_policy[WGDEVICE_A_MAX + 1] = {
 	[WGDEVICE_A_LISTEN_PORT]	= { .type = NLA_U16 },
 	[WGDEVICE_A_FWMARK]		= { .type = NLA_U32 },
 	[WGDEVICE_A_PEERS]		= NLA_POLICY_NESTED_ARRAY(peer_policy),
+	[WGDEVICE_A_PEER_LIMIT]		= NLA_POLICY_FULL_RANGE(NLA_U32, &peer_limit_range),
 };
 
 /* The device a request names, with a reference held, or an ERR_PTR. */
@@ -146,7 +153,8 @@ static int put_device_attrs(struct sk_buff *skb, struct wg_device *wg)
 	if (nla_put_u32(skb, WGDEVICE_A_IFINDEX, wg->dev->ifindex) ||
 	    nla_put_string(skb, WGDEVICE_A_IFNAME, wg->dev->name) ||
 	    nla_put_u16(skb, WGDEVICE_A_LISTEN_PORT, wg->incoming_port) ||
-	    nla_put_u32(skb, WGDEVICE_A_FWMARK, wg->fwmark))
+	    nla_put_u32(skb, WGDEVICE_A_FWMARK, wg->fwmark) ||
+	    nla_put_u32(skb, WGDEVICE_A_PEER_LIMIT, wg->peer_limit))
 		return -EMSGSIZE;
 
 	down_read(&identity->lock);
@@ -492,21 +500,40 @@ static int check_peer(struct wg_device *wg, struct nlattr *attr,
 }
 
 /* The whole request is checked before any of it is applied. */
+/* The limit this request leaves the device with, checked before anything. */
+static int check_peer_limit(struct wg_device *wg, struct genl_info *info,
+			    unsigned int *limit)
+{
+	struct nlattr *attr = info->attrs[WGDEVICE_A_PEER_LIMIT];
+
+	*limit = wg->peer_limit;
+	if (!attr)
+		return 0;
+	*limit = nla_get_u32(attr);
+	if (*limit < wg->num_peers) {
+		NL_SET_ERR_MSG_ATTR(info->extack, attr,
+				    "the device has more peers than that");
+		return -ERANGE;
+	}
+	return 0;
+}
+
 static int check_request(struct wg_device *wg, struct genl_info *info)
 {
 	struct netlink_ext_ack *extack = info->extack;
-	unsigned int new_peers = 0;
+	unsigned int new_peers = 0, limit;
 	struct nlattr *attr;
 	int ret, rem;
 
-	if (!info->attrs[WGDEVICE_A_PEERS])
-		return 0;
+	ret = check_peer_limit(wg, info, &limit);
+	if (ret || !info->attrs[WGDEVICE_A_PEERS])
+		return ret;
 	nla_for_each_nested(attr, info->attrs[WGDEVICE_A_PEERS], rem) {
 		ret = check_peer(wg, attr, &new_peers, extack);
 		if (ret)
 			return ret;
 	}
-	if (wg->num_peers + new_peers > wg_peer_limit()) {
+	if (wg->num_peers + new_peers > limit) {
 		NL_SET_ERR_MSG_ATTR(extack, info->attrs[WGDEVICE_A_PEERS],
 				    "too many peers for one device");
 		return -E2BIG;
@@ -821,6 +848,8 @@ static int set_device(struct sk_buff *skb, struct genl_info *info)
 	}
 	if (attrs[WGDEVICE_A_FWMARK])
 		set_fwmark(wg, nla_get_u32(attrs[WGDEVICE_A_FWMARK]));
+	if (attrs[WGDEVICE_A_PEER_LIMIT])
+		wg->peer_limit = nla_get_u32(attrs[WGDEVICE_A_PEER_LIMIT]);
 	if (attrs[WGDEVICE_A_PRIVATE_KEY])
 		set_private_key(wg, nla_data(attrs[WGDEVICE_A_PRIVATE_KEY]));
 

@@ -22,16 +22,6 @@
 
 static struct kmem_cache *peer_cache;
 
-/* The ceiling on peers per device; a parameter so that tests can reach it. */
-static unsigned int max_peers = WG_MAX_PEERS_PER_DEVICE;
-module_param(max_peers, uint, 0444);
-MODULE_PARM_DESC(max_peers, "most peers one device may have (default 1048576)");
-
-unsigned int wg_peer_limit(void)
-{
-	return max_peers;
-}
-
 struct wg_peer *wg_peer_create(struct wg_device *wg,
 			       const u8 public_key[NOISE_PUBLIC_KEY_LEN],
 			       const u8 preshared_key[NOISE_SYMMETRIC_KEY_LEN])
@@ -40,7 +30,7 @@ struct wg_peer *wg_peer_create(struct wg_device *wg,
 
 	lockdep_assert_held(&wg->device_update_lock);
 
-	if (wg->num_peers >= wg_peer_limit())
+	if (wg->num_peers >= wg->peer_limit)
 		return ERR_PTR(-E2BIG);
 
 	peer = kmem_cache_zalloc(peer_cache, GFP_KERNEL);

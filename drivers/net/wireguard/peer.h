@@ -116,7 +116,6 @@ static inline struct wg_peer *wg_peer_get(struct wg_peer *peer)
 
 void wg_peer_put(struct wg_peer *peer);
 
-unsigned int wg_peer_limit(void);
 int wg_peer_init(void);
 void wg_peer_uninit(void);
 

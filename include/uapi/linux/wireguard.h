@@ -65,6 +65,12 @@ enum wgdevice_flag {
  *   LISTEN_PORT  u16     host order; 0 on SET picks a random port
  *   FWMARK       u32     0 disables marking
  *   PEERS        nest    list of peers, see wgpeer_attribute
+ *
+ * Extensions of this driver, after upstream's last attribute:
+ *   PEER_LIMIT   u32     the most peers the device may have, 1 to 2^20
+ *                        (the default).  Always returned by GET, so a tool
+ *                        knows the kernel has it; SET below the current
+ *                        number of peers is refused with ERANGE.
  */
 enum wgdevice_attribute {
 	WGDEVICE_A_UNSPEC,
@@ -76,6 +82,7 @@ enum wgdevice_attribute {
 	WGDEVICE_A_LISTEN_PORT,
 	WGDEVICE_A_FWMARK,
 	WGDEVICE_A_PEERS,
+	WGDEVICE_A_PEER_LIMIT,
 	__WGDEVICE_A_LAST
 };
 
