@@ -234,9 +234,12 @@ static int wg_init(struct net_device *dev)
 	struct wg_device *wg = netdev_priv(dev);
 	int ret;
 
+	dev->tstats = netdev_alloc_pcpu_stats(struct pcpu_sw_netstats);
+	if (!dev->tstats)
+		return -ENOMEM;
 	ret = wg_ratelimiter_init();
 	if (ret)
-		return ret;
+		goto err_stats;
 	wg->peer_hashtable = wg_pubkey_hashtable_alloc();
 	wg->index_hashtable = wg_index_hashtable_alloc();
 	ret = -ENOMEM;
@@ -254,6 +257,8 @@ err:
 	wg_index_hashtable_free(wg->index_hashtable);
 	wg_pubkey_hashtable_free(wg->peer_hashtable);
 	wg_ratelimiter_uninit();
+err_stats:
+	free_percpu(dev->tstats);
 	return ret;
 }
 
@@ -279,6 +284,7 @@ static void wg_uninit(struct net_device *dev)
 	wg->peer_hashtable = NULL;
 	memzero_explicit(&wg->cookie_checker, sizeof(wg->cookie_checker));
 	wg_ratelimiter_uninit();
+	free_percpu(dev->tstats);
 }
 
 static const struct net_device_ops netdev_ops = {
@@ -287,6 +293,7 @@ static const struct net_device_ops netdev_ops = {
 	.ndo_open		= wg_open,
 	.ndo_stop		= wg_stop,
 	.ndo_start_xmit		= wg_xmit,
+	.ndo_get_stats64	= dev_get_tstats64,
 };
 
 static const struct device_type device_type = { .name = KBUILD_MODNAME };

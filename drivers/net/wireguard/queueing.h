@@ -122,6 +122,19 @@ static inline __be16 wg_examine_packet_protocol(struct sk_buff *skb)
  */
 void wg_reset_packet(struct sk_buff *skb, bool encapsulating);
 
+/*
+ * A peer's byte counter: the handshake workers and the peer's serial worker
+ * may add at once, so the add must not lose one; the dump reads it with
+ * READ_ONCE.
+ */
+static inline void wg_add_transfer(u64 *counter, unsigned int len)
+{
+	u64 old = READ_ONCE(*counter);
+
+	while (!try_cmpxchg64(counter, &old, old + len))
+		;
+}
+
 /* Round-robin over the online CPUs, for the next parallel job. */
 static inline int wg_cpumask_next_online(int *last_cpu)
 {

@@ -25,6 +25,19 @@
 #include "socket.h"
 #include "timers.h"
 
+/*
+ * An authenticated message from the peer, handshake or data (keepalives
+ * too): its length as a UDP payload counts in the peer's transfer counters
+ * and in the device's statistics alike, as the stock module counts.
+ */
+static void count_received(struct wg_peer *peer, unsigned int len)
+{
+	wg_add_transfer(&peer->rx_bytes, len);
+	local_bh_disable();
+	dev_sw_netstats_rx_add(peer->device->dev, len);
+	local_bh_enable();
+}
+
 /* The message type at skb->data, once its exact size has been checked. */
 static enum message_type message_type_of(struct sk_buff *skb)
 {
@@ -143,7 +156,7 @@ static void receive_handshake(struct wg_device *wg, struct sk_buff *skb)
 		}
 	}
 
-	WRITE_ONCE(peer->rx_bytes, READ_ONCE(peer->rx_bytes) + skb->len);
+	count_received(peer, skb->len);
 	wg_timers_any_authenticated_packet_received(peer);
 	wg_timers_any_authenticated_packet_traversal(peer);
 	wg_peer_put(peer);
@@ -362,8 +375,7 @@ static void deliver_data(struct wg_peer *peer, struct sk_buff *skb)
 	struct wg_peer *routed_peer;
 
 	len_before_trim = skb->len;
-	WRITE_ONCE(peer->rx_bytes, READ_ONCE(peer->rx_bytes) +
-		   message_data_len(len_before_trim));
+	count_received(peer, message_data_len(len_before_trim));
 
 	if (!skb->len) {	/* a keepalive */
 		net_dbg_ratelimited("%s: received keepalive from peer %llu\n",
@@ -404,8 +416,6 @@ static void deliver_data(struct wg_peer *peer, struct sk_buff *skb)
 	else
 		INET_ECN_decapsulate(skb, PACKET_CB(skb)->ds,
 				     ipv6_get_dsfield(ipv6_hdr(skb)));
-	DEV_STATS_INC(dev, rx_packets);
-	DEV_STATS_ADD(dev, rx_bytes, len);
 	napi_gro_receive(&peer->napi, skb);
 	return;
 

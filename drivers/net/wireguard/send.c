@@ -23,6 +23,19 @@
 #include "socket.h"
 #include "timers.h"
 
+/*
+ * Every message that reached the socket counts, in the peer's transfer
+ * counters and in the device's statistics alike: its length as a UDP
+ * payload, handshakes and keepalives included, as the stock module counts.
+ */
+static void count_sent(struct wg_peer *peer, unsigned int len)
+{
+	wg_add_transfer(&peer->tx_bytes, len);
+	local_bh_disable();
+	dev_sw_netstats_tx_add(peer->device->dev, 1, len);
+	local_bh_enable();
+}
+
 static void send_handshake_initiation(struct wg_peer *peer)
 {
 	struct message_handshake_initiation packet;
@@ -41,8 +54,9 @@ static void send_handshake_initiation(struct wg_peer *peer)
 	wg_timers_any_authenticated_packet_traversal(peer);
 	wg_timers_any_authenticated_packet_sent(peer);
 	atomic64_set(&peer->last_sent_handshake, ktime_get_coarse_boottime_ns());
-	wg_socket_send_buffer_to_peer(peer, &packet, sizeof(packet),
-				      HANDSHAKE_DSCP);
+	if (!wg_socket_send_buffer_to_peer(peer, &packet, sizeof(packet),
+					   HANDSHAKE_DSCP))
+		count_sent(peer, sizeof(packet));
 	wg_timers_handshake_initiated(peer);
 }
 
@@ -93,8 +107,9 @@ void wg_packet_send_handshake_response(struct wg_peer *peer)
 	wg_timers_any_authenticated_packet_traversal(peer);
 	wg_timers_any_authenticated_packet_sent(peer);
 	atomic64_set(&peer->last_sent_handshake, ktime_get_coarse_boottime_ns());
-	wg_socket_send_buffer_to_peer(peer, &packet, sizeof(packet),
-				      HANDSHAKE_DSCP);
+	if (!wg_socket_send_buffer_to_peer(peer, &packet, sizeof(packet),
+					   HANDSHAKE_DSCP))
+		count_sent(peer, sizeof(packet));
 }
 
 void wg_packet_send_handshake_cookie(struct wg_device *wg,
@@ -219,12 +234,9 @@ static void send_encrypted(struct wg_peer *peer, struct sk_buff *skb)
 	wg_timers_any_authenticated_packet_sent(peer);
 	if (unlikely(wg_socket_send_skb_to_peer(peer, skb, PACKET_CB(skb)->ds)))
 		return;
-	WRITE_ONCE(peer->tx_bytes, READ_ONCE(peer->tx_bytes) + len);
-	if (likely(!is_keepalive)) {
-		DEV_STATS_INC(peer->device->dev, tx_packets);
-		DEV_STATS_ADD(peer->device->dev, tx_bytes, len);
+	count_sent(peer, len);
+	if (likely(!is_keepalive))
 		wg_timers_data_sent(peer);
-	}
 }
 
 void wg_packet_tx_worker(struct work_struct *work)
