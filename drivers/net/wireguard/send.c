@@ -232,6 +232,12 @@ static void send_encrypted(struct wg_peer *peer, struct sk_buff *skb)
 
 	wg_timers_any_authenticated_packet_traversal(peer);
 	wg_timers_any_authenticated_packet_sent(peer);
+	/*
+	 * The outer packet may be fragmented on a narrower path: the inner
+	 * one already fit our MTU, and an IPv6 path has no DF bit to clear.
+	 * (skb_scrub_packet() cleared whatever the inner packet had.)
+	 */
+	skb->ignore_df = 1;
 	if (unlikely(wg_socket_send_skb_to_peer(peer, skb, PACKET_CB(skb)->ds)))
 		return;
 	count_sent(peer, len);
