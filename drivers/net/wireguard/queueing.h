@@ -98,7 +98,6 @@ struct crypt_queue {
  */
 struct serial_queue {
 	struct sk_buff_head packets;	/* its lock guards it */
-	atomic_t count;
 };
 
 /* The IP version of an inner packet, or 0 when it is neither. */
