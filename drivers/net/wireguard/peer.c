@@ -61,15 +61,15 @@ struct wg_peer *wg_peer_create(struct wg_device *wg,
 	rwlock_init(&peer->endpoint_lock);
 	INIT_LIST_HEAD(&peer->allowedips_list);
 	skb_queue_head_init(&peer->staged_packet_queue);
-	wg_serial_queue_init(&peer->tx_queue);
-	wg_serial_queue_init(&peer->rx_queue);
-	INIT_WORK(&peer->transmit_handshake_work, wg_packet_handshake_send_worker);
-	INIT_WORK(&peer->transmit_packet_work, wg_packet_tx_worker);
+	wg_serial_init(&peer->tx_queue);
+	wg_serial_init(&peer->rx_queue);
+	INIT_WORK(&peer->transmit_handshake_work, wg_tx_initiation_work);
+	INIT_WORK(&peer->transmit_packet_work, wg_tx_serial_work);
 	wg_timers_init(peer);
 	kref_init(&peer->refcount);
 	peer->internal_id = ++wg->peer_id_counter;
 
-	netif_napi_add(wg->dev, &peer->napi, wg_packet_rx_poll);
+	netif_napi_add(wg->dev, &peer->napi, wg_rx_napi_poll);
 	napi_enable(&peer->napi);
 
 	list_add_tail(&peer->peer_list, &wg->peer_list);
@@ -109,12 +109,12 @@ static void peer_shutdown(struct wg_peer *peer)
 	wg_timers_stop(peer);
 	flush_work(&peer->transmit_handshake_work);
 	/* The crypto workers and the transmit work are done with it after. */
-	flush_workqueue(peer->device->packet_crypt_wq);
+	flush_workqueue(peer->device->data_wq);
 	flush_work(&peer->transmit_packet_work);
 
 	napi_disable(&peer->napi);
-	wg_packet_purge_rx_queue(peer);
-	wg_packet_purge_tx_queue(peer);
+	wg_rx_drop_pending(peer);
+	wg_tx_drop_pending(peer);
 	wg_packet_purge_staged_packets(peer);
 	netif_napi_del(&peer->napi);
 	/* Timers may have been re-armed by the work flushed above. */
