@@ -217,15 +217,20 @@ static int wg_stop(struct net_device *dev)
 
 /* --- what a device owns: set up in ndo_init, torn down in ndo_uninit ------ */
 
+/*
+ * The workqueues first: destroying one runs what is still queued on it,
+ * and a lane's work must not outlive its lane.  Handshakes before data, as
+ * a handshake may queue a keepalive.
+ */
 static void free_workers(struct wg_device *wg)
 {
-	wg_crypt_pool_free(&wg->handshake_pool);
-	wg_crypt_pool_free(&wg->decrypt_pool);
-	wg_crypt_pool_free(&wg->encrypt_pool);
 	if (wg->handshake_wq)
 		destroy_workqueue(wg->handshake_wq);
 	if (wg->data_wq)
 		destroy_workqueue(wg->data_wq);
+	wg_crypt_pool_free(&wg->handshake_pool);
+	wg_crypt_pool_free(&wg->decrypt_pool);
+	wg_crypt_pool_free(&wg->encrypt_pool);
 }
 
 /*
@@ -244,11 +249,12 @@ static int alloc_workers(struct wg_device *wg)
 	if (!wg->data_wq || !wg->handshake_wq)
 		return -ENOMEM;
 	if (wg_crypt_pool_init(&wg->encrypt_pool, wg->data_wq,
-			       wg_tx_encrypt_work, MAX_QUEUED_PACKETS) ||
+			       wg_tx_encrypt_work, MAX_QUEUED_PACKETS, false) ||
 	    wg_crypt_pool_init(&wg->decrypt_pool, wg->data_wq,
-			       wg_rx_decrypt_work, MAX_QUEUED_PACKETS) ||
+			       wg_rx_decrypt_work, MAX_QUEUED_PACKETS, false) ||
 	    wg_crypt_pool_init(&wg->handshake_pool, wg->handshake_wq,
-			       wg_rx_handshake_work, MAX_QUEUED_INCOMING_HANDSHAKES))
+			       wg_rx_handshake_work, MAX_QUEUED_INCOMING_HANDSHAKES,
+			       true))
 		return -ENOMEM;
 	return 0;
 }

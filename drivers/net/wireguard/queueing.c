@@ -27,14 +27,16 @@ static void free_job(void *skb)
  * super-packet's worth of segments).
  */
 int wg_crypt_pool_init(struct crypt_pool *pool, struct workqueue_struct *wq,
-		       work_func_t drain, unsigned int capacity)
+		       work_func_t drain, unsigned int capacity,
+		       bool counts_backlog)
 {
 	unsigned int lane_size = max(capacity / num_possible_cpus(), 128U);
 	int cpu, ret;
 
 	pool->wq = wq;
 	pool->last_cpu = -1;
-	atomic_set(&pool->queued, 0);
+	pool->counts_backlog = counts_backlog;
+	atomic_set(&pool->backlog, 0);
 	pool->lanes = alloc_percpu(struct crypt_lane);
 	if (!pool->lanes)
 		return -ENOMEM;
@@ -77,7 +79,8 @@ bool wg_crypt_pool_submit(struct crypt_pool *pool, struct sk_buff *skb)
 	WRITE_ONCE(pool->last_cpu, cpu);
 	if (unlikely(ptr_ring_produce_bh(&lane->jobs, skb)))
 		return false;
-	atomic_inc(&pool->queued);
+	if (pool->counts_backlog)
+		atomic_inc(&pool->backlog);
 	queue_work_on(cpu, pool->wq, &lane->work);
 	return true;
 }
@@ -87,8 +90,8 @@ struct sk_buff *wg_crypt_lane_next(struct work_struct *work)
 	struct crypt_lane *lane = container_of(work, struct crypt_lane, work);
 	struct sk_buff *skb = ptr_ring_consume_bh(&lane->jobs);
 
-	if (skb)
-		atomic_dec(&lane->pool->queued);
+	if (skb && lane->pool->counts_backlog)
+		atomic_dec(&lane->pool->backlog);
 	return skb;
 }
 

@@ -41,11 +41,17 @@ struct crypt_pool {
 	struct crypt_lane __percpu *lanes;
 	struct workqueue_struct *wq;
 	int last_cpu;		/* the lane that got the previous job */
-	atomic_t queued;	/* jobs in all lanes, for load decisions */
+	/*
+	 * Jobs in all lanes, kept only where a load decision needs it (the
+	 * handshake pool): the data pools spare the shared cache line.
+	 */
+	bool counts_backlog;
+	atomic_t backlog;
 };
 
 int wg_crypt_pool_init(struct crypt_pool *pool, struct workqueue_struct *wq,
-		       work_func_t drain, unsigned int capacity);
+		       work_func_t drain, unsigned int capacity,
+		       bool counts_backlog);
 /* The workers must be idle; frees whatever jobs are left. */
 void wg_crypt_pool_free(struct crypt_pool *pool);
 /* Hands @skb to the next lane; false (and @skb still ours) when it is full. */

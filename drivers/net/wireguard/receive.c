@@ -70,7 +70,7 @@ static enum message_type message_type_of(struct sk_buff *skb)
 
 static void queue_handshake(struct wg_device *wg, struct sk_buff *skb)
 {
-	if (likely(atomic_read(&wg->handshake_pool.queued) <
+	if (likely(atomic_read(&wg->handshake_pool.backlog) <
 		   MAX_QUEUED_INCOMING_HANDSHAKES &&
 		   wg_crypt_pool_submit(&wg->handshake_pool, skb)))
 		return;
@@ -186,7 +186,7 @@ enum admission { ADMIT, ASK_FOR_COOKIE, REFUSE };
  */
 static bool handshakes_under_load(struct wg_device *wg)
 {
-	if (atomic_read(&wg->handshake_pool.queued) >=
+	if (atomic_read(&wg->handshake_pool.backlog) >=
 	    MAX_QUEUED_INCOMING_HANDSHAKES / 8) {
 		WRITE_ONCE(wg->last_under_load, jiffies);
 		return true;
