@@ -93,8 +93,6 @@ check_pair "wg2's peer counts the mirror image" \
 	"$(peer_transfer "$netns2" wg2)" "$tx1_ok" "$handshake_and_pings_2"
 check_pair "wg2's device statistics count the same" \
 	"$(device_bytes "$netns2" wg2)" "$tx1_ok" "$handshake_and_pings_2"
-check "wg1 sent exactly what wg2 received" \
-	test "$(peer_transfer "$netns1" wg1 | cut -d' ' -f2)" = "$(peer_transfer "$netns2" wg2 | cut -d' ' -f1)"
 
 ip1 link del wg1
 ip2 link del wg2

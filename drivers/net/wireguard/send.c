@@ -71,8 +71,13 @@ void wg_tx_initiation_work(struct work_struct *work)
 		net_dbg_ratelimited("%s: sending handshake initiation to peer %llu\n",
 				    peer->device->dev->name, peer->internal_id);
 		if (wg_noise_handshake_create_initiation(&msg, &peer->handshake)) {
-			send_handshake_message(peer, &msg, sizeof(msg));
+			/*
+			 * The retransmission timer before the socket: the
+			 * response may be in before the send returns, and its
+			 * cancel must find the timer armed.
+			 */
 			wg_timers_handshake_initiated(peer);
+			send_handshake_message(peer, &msg, sizeof(msg));
 		}
 	}
 	/* The reference its queuer took. */
@@ -349,16 +354,20 @@ static void transmit(struct wg_peer *peer, struct sk_buff *skb)
 	wg_timers_any_authenticated_packet_traversal(peer);
 	wg_timers_any_authenticated_packet_sent(peer);
 	/*
+	 * Before the socket, not after: the send may run softirqs in which the
+	 * answer already arrives, and "data sent" after "data received" would
+	 * leave the new-handshake timer armed with nothing to cancel it.
+	 */
+	if (likely(len != message_data_len(0)))
+		wg_timers_data_sent(peer);
+	/*
 	 * The inner packet fit our MTU; the outer one may still not fit the
 	 * path, and is fragmented then (IPv6 has no DF bit to clear, and
 	 * skb_scrub_packet() cleared what the inner packet had).
 	 */
 	skb->ignore_df = 1;
-	if (unlikely(wg_socket_send_skb_to_peer(peer, skb, PACKET_CB(skb)->dsfield)))
-		return;
-	count_sent(peer, len);
-	if (likely(len != message_data_len(0)))
-		wg_timers_data_sent(peer);
+	if (likely(!wg_socket_send_skb_to_peer(peer, skb, PACKET_CB(skb)->dsfield)))
+		count_sent(peer, len);
 }
 
 /*
