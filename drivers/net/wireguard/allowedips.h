@@ -99,9 +99,11 @@ struct wg_peer *wg_allowedips_lookup_dst(struct allowedips *table,
 					 struct sk_buff *skb);
 struct wg_peer *wg_allowedips_lookup_src(struct allowedips *table,
 					 struct sk_buff *skb);
-/* The same for a bare address (family AF_INET or AF_INET6). */
+#ifdef CONFIG_WIREGUARD_DEBUG
+/* The same for a bare address (family AF_INET or AF_INET6): self-tests only. */
 struct wg_peer *wg_allowedips_lookup_addr(struct allowedips *table, int family,
 					  const void *addr);
+#endif
 
 int wg_allowedips_slab_init(void);
 void wg_allowedips_slab_uninit(void);

@@ -39,42 +39,7 @@
 
 static LIST_HEAD(device_list);	/* under rtnl */
 
-static int wg_open(struct net_device *dev)
-{
-	struct wg_device *wg = netdev_priv(dev);
-	struct wg_peer *peer;
-	int ret;
-
-	ret = wg_socket_init(wg, wg->incoming_port);
-	if (ret < 0)
-		return ret;
-	mutex_lock(&wg->device_update_lock);
-	list_for_each_entry(peer, &wg->peer_list, peer_list) {
-		wg_packet_send_staged_packets(peer);
-		if (peer->persistent_keepalive_interval)
-			wg_packet_send_keepalive(peer);
-	}
-	mutex_unlock(&wg->device_update_lock);
-	return 0;
-}
-
-static int wg_stop(struct net_device *dev)
-{
-	struct wg_device *wg = netdev_priv(dev);
-	struct wg_peer *peer;
-
-	mutex_lock(&wg->device_update_lock);
-	list_for_each_entry(peer, &wg->peer_list, peer_list) {
-		wg_packet_purge_staged_packets(peer);
-		wg_timers_stop(peer);
-		wg_noise_handshake_clear(&peer->handshake);
-		wg_noise_keypairs_clear(&peer->keypairs);
-		wg_timers_allow_handshake_now(peer);
-	}
-	mutex_unlock(&wg->device_update_lock);
-	wg_socket_reinit(wg, NULL, NULL);
-	return 0;
-}
+/* --- transmit: pick the peer, segment, stage; send.c does the rest --------- */
 
 /* ICMP unreachable back to the sender of a packet we cannot send. */
 static void send_unreachable(struct sk_buff *skb)
@@ -85,34 +50,95 @@ static void send_unreachable(struct sk_buff *skb)
 		icmpv6_ndo_send(skb, ICMPV6_DEST_UNREACH, ICMPV6_ADDR_UNREACH, 0);
 }
 
-/* Splits a GSO packet into its segments on @list; consumes @skb. */
-static int segment_into(struct sk_buff *skb, struct sk_buff_head *list,
-			unsigned int mtu)
+/* The peer whose allowed IPs hold the destination, referenced; or why none. */
+static struct wg_peer *select_peer(struct wg_device *wg, struct sk_buff *skb,
+				   int *err)
+{
+	struct wg_peer *peer;
+	sa_family_t family;
+
+	skb->protocol = wg_inner_protocol(skb);
+	if (unlikely(!skb->protocol)) {
+		*err = -EPROTONOSUPPORT;
+		return NULL;
+	}
+	peer = wg_allowedips_lookup_dst(&wg->peer_allowedips, skb);
+	if (unlikely(!peer)) {
+		net_dbg_ratelimited("%s: no peer for this destination\n",
+				    wg->dev->name);
+		*err = -ENOKEY;
+		send_unreachable(skb);
+		return NULL;
+	}
+	family = READ_ONCE(peer->endpoint.addr.sa_family);
+	if (unlikely(family != AF_INET && family != AF_INET6)) {
+		net_dbg_ratelimited("%s: no endpoint for peer %llu\n",
+				    wg->dev->name, peer->internal_id);
+		*err = -EDESTADDRREQ;
+		send_unreachable(skb);
+		wg_peer_put(peer);
+		return NULL;
+	}
+	return peer;
+}
+
+/* One packet onto @out: unshared, without our route, told its MTU. */
+static void queue_segment(struct sk_buff *skb, unsigned int mtu,
+			  struct sk_buff_head *out)
+{
+	skb = skb_share_check(skb, GFP_ATOMIC);
+	if (unlikely(!skb))
+		return;
+	/* Our route; outside the tunnel it means nothing. */
+	skb_dst_drop(skb);
+	PACKET_CB(skb)->mtu = mtu;
+	__skb_queue_tail(out, skb);
+}
+
+/*
+ * The packets one skb becomes (its GSO segments, or itself) onto @out,
+ * each told the MTU its padding may grow it to.  Consumes @skb.
+ */
+static int segment(struct sk_buff *skb, unsigned int mtu,
+		   struct sk_buff_head *out)
 {
 	struct sk_buff *segs, *next;
 
 	if (!skb_is_gso(skb)) {
-		skb_mark_not_on_list(skb);
-		segs = skb;
-	} else {
-		segs = skb_gso_segment(skb, 0);
-		if (IS_ERR_OR_NULL(segs)) {
-			kfree_skb(skb);
-			return segs ? PTR_ERR(segs) : -EINVAL;
-		}
-		dev_kfree_skb(skb);
+		queue_segment(skb, mtu, out);
+		return 0;
 	}
+	segs = skb_gso_segment(skb, 0);
+	if (IS_ERR_OR_NULL(segs)) {
+		kfree_skb(skb);
+		return segs ? PTR_ERR(segs) : -EINVAL;
+	}
+	consume_skb(skb);
 	skb_list_walk_safe(segs, skb, next) {
 		skb_mark_not_on_list(skb);
-		skb = skb_share_check(skb, GFP_ATOMIC);
-		if (unlikely(!skb))
-			continue;
-		/* The route was ours; outside the tunnel it means nothing. */
-		skb_dst_drop(skb);
-		PACKET_CB(skb)->mtu = mtu;
-		__skb_queue_tail(list, skb);
+		queue_segment(skb, mtu, out);
 	}
 	return 0;
+}
+
+/*
+ * Until the peer has a session its packets wait on it, the newest
+ * MAX_STAGED_PACKETS of them: those are the ones still worth sending.
+ */
+static void stage(struct wg_peer *peer, struct sk_buff_head *packets)
+{
+	struct sk_buff_head *staged = &peer->staged_packet_queue;
+	unsigned int dropped = 0;
+
+	spin_lock_bh(&staged->lock);
+	skb_queue_splice_tail(packets, staged);
+	while (skb_queue_len(staged) > MAX_STAGED_PACKETS) {
+		dev_kfree_skb(__skb_dequeue(staged));
+		++dropped;
+	}
+	spin_unlock_bh(&staged->lock);
+	if (dropped)
+		DEV_STATS_ADD(peer->device->dev, tx_dropped, dropped);
 }
 
 static netdev_tx_t wg_xmit(struct sk_buff *skb, struct net_device *dev)
@@ -120,115 +146,131 @@ static netdev_tx_t wg_xmit(struct sk_buff *skb, struct net_device *dev)
 	struct wg_device *wg = netdev_priv(dev);
 	struct sk_buff_head packets;
 	struct wg_peer *peer;
-	unsigned int mtu;
-	int ret;
+	int err;
 
-	skb->protocol = wg_examine_packet_protocol(skb);
-	if (unlikely(!skb->protocol)) {
-		ret = -EPROTONOSUPPORT;
-		goto err;
-	}
-
-	peer = wg_allowedips_lookup_dst(&wg->peer_allowedips, skb);
+	peer = select_peer(wg, skb, &err);
 	if (unlikely(!peer)) {
-		ret = -ENOKEY;
-		net_dbg_ratelimited("%s: no peer for this destination\n",
-				    dev->name);
-		goto err_icmp;
+		kfree_skb(skb);
+		goto failed;
 	}
-	if (unlikely(READ_ONCE(peer->endpoint.addr.sa_family) != AF_INET &&
-		     READ_ONCE(peer->endpoint.addr.sa_family) != AF_INET6)) {
-		ret = -EDESTADDRREQ;
-		net_dbg_ratelimited("%s: no endpoint for peer %llu\n",
-				    dev->name, peer->internal_id);
-		goto err_peer;
-	}
-
-	mtu = skb_valid_dst(skb) ? dst_mtu(skb_dst(skb)) : dev->mtu;
 	__skb_queue_head_init(&packets);
-	ret = segment_into(skb, &packets, mtu);
-	if (unlikely(ret)) {
-		skb = NULL;
-		goto err_peer;
+	err = segment(skb, skb_valid_dst(skb) ? dst_mtu(skb_dst(skb)) : dev->mtu,
+		      &packets);
+	if (likely(!err)) {
+		stage(peer, &packets);
+		wg_packet_send_staged_packets(peer);
 	}
-
-	spin_lock_bh(&peer->staged_packet_queue.lock);
-	skb_queue_splice_tail(&packets, &peer->staged_packet_queue);
-	/* A peer without a session holds only so many packets for it. */
-	while (skb_queue_len(&peer->staged_packet_queue) > MAX_STAGED_PACKETS) {
-		dev_kfree_skb(__skb_dequeue(&peer->staged_packet_queue));
-		DEV_STATS_INC(dev, tx_dropped);
-	}
-	spin_unlock_bh(&peer->staged_packet_queue.lock);
-
-	wg_packet_send_staged_packets(peer);
 	wg_peer_put(peer);
-	return NETDEV_TX_OK;
-
-err_peer:
-	wg_peer_put(peer);
-err_icmp:
-	if (skb)
-		send_unreachable(skb);
-err:
+	if (likely(!err))
+		return NETDEV_TX_OK;
+failed:
 	DEV_STATS_INC(dev, tx_errors);
-	kfree_skb(skb);
-	/* The sender's socket sees why, e.g. ENOKEY for no peer. */
-	return ret;
+	/* The sender's socket learns why, e.g. ENOKEY for no peer. */
+	return err;
 }
 
-static int wg_alloc_queues(struct wg_device *wg)
+/* --- up and down ---------------------------------------------------------------- */
+
+static int wg_open(struct net_device *dev)
 {
-	struct net_device *dev = wg->dev;
+	struct wg_device *wg = netdev_priv(dev);
+	struct wg_peer *peer;
 	int ret;
 
-	wg->handshake_receive_wq = alloc_workqueue("wg-kex-%s",
-						   WQ_CPU_INTENSIVE | WQ_FREEZABLE,
-						   0, dev->name);
-	wg->handshake_send_wq = alloc_workqueue("wg-kex-%s",
-						WQ_UNBOUND | WQ_FREEZABLE, 0,
-						dev->name);
-	wg->packet_crypt_wq = alloc_workqueue("wg-crypt-%s",
-					      WQ_CPU_INTENSIVE | WQ_MEM_RECLAIM,
-					      0, dev->name);
-	if (!wg->handshake_receive_wq || !wg->handshake_send_wq ||
-	    !wg->packet_crypt_wq)
-		return -ENOMEM;
-
-	ret = wg_packet_queue_init(&wg->encrypt_queue, wg_packet_encrypt_worker,
-				   MAX_QUEUED_PACKETS);
-	if (ret)
+	ret = wg_socket_init(wg, wg->incoming_port);
+	if (ret < 0)
 		return ret;
-	ret = wg_packet_queue_init(&wg->decrypt_queue, wg_packet_decrypt_worker,
-				   MAX_QUEUED_PACKETS);
-	if (ret)
-		return ret;
-	return wg_packet_queue_init(&wg->handshake_queue,
-				    wg_packet_handshake_receive_worker,
-				    MAX_QUEUED_INCOMING_HANDSHAKES);
+	/* What waited while we were down goes out now, and keepalives resume. */
+	mutex_lock(&wg->device_update_lock);
+	list_for_each_entry(peer, &wg->peer_list, peer_list) {
+		if (peer->persistent_keepalive_interval)
+			wg_packet_send_keepalive(peer);
+		else
+			wg_packet_send_staged_packets(peer);
+	}
+	mutex_unlock(&wg->device_update_lock);
+	return 0;
 }
 
-static void wg_free_queues(struct wg_device *wg)
+/* A device that goes down forgets its sessions; the next up starts afresh. */
+static void forget_sessions(struct wg_peer *peer)
 {
-	if (wg->handshake_queue.worker)
-		wg_packet_queue_free(&wg->handshake_queue, true);
-	if (wg->decrypt_queue.worker)
-		wg_packet_queue_free(&wg->decrypt_queue, true);
-	if (wg->encrypt_queue.worker)
-		wg_packet_queue_free(&wg->encrypt_queue, true);
-	if (wg->packet_crypt_wq)
-		destroy_workqueue(wg->packet_crypt_wq);
-	if (wg->handshake_send_wq)
-		destroy_workqueue(wg->handshake_send_wq);
-	if (wg->handshake_receive_wq)
-		destroy_workqueue(wg->handshake_receive_wq);
+	wg_packet_purge_staged_packets(peer);
+	wg_timers_stop(peer);
+	wg_noise_handshake_clear(&peer->handshake);
+	wg_noise_keypairs_clear(&peer->keypairs);
+	wg_timers_allow_handshake_now(peer);
+}
+
+static int wg_stop(struct net_device *dev)
+{
+	struct wg_device *wg = netdev_priv(dev);
+	struct wg_peer *peer;
+
+	mutex_lock(&wg->device_update_lock);
+	list_for_each_entry(peer, &wg->peer_list, peer_list)
+		forget_sessions(peer);
+	mutex_unlock(&wg->device_update_lock);
+	wg_socket_reinit(wg, NULL, NULL);
+	return 0;
+}
+
+/* --- what a device owns: set up in ndo_init, torn down in ndo_uninit ------ */
+
+/*
+ * The workqueues first: destroying one runs what is still queued on it,
+ * and a lane's work must not outlive its lane.  Handshakes before data, as
+ * a handshake may queue a keepalive.
+ */
+static void free_workers(struct wg_device *wg)
+{
+	if (wg->handshake_wq)
+		destroy_workqueue(wg->handshake_wq);
+	if (wg->data_wq)
+		destroy_workqueue(wg->data_wq);
+	wg_crypt_pool_free(&wg->handshake_pool);
+	wg_crypt_pool_free(&wg->decrypt_pool);
+	wg_crypt_pool_free(&wg->encrypt_pool);
 }
 
 /*
- * Everything a device owns is set up in ndo_init and torn down in ndo_uninit:
- * register_netdevice() pairs them on every path, including its own errors,
- * and both run under rtnl.
+ * Two workqueues, not one per kind of job: crypto and the serial transmit
+ * stage may run while memory is short (a swap device behind the tunnel),
+ * handshakes never need to and stop for suspend.
  */
+static int alloc_workers(struct wg_device *wg)
+{
+	const char *name = wg->dev->name;
+
+	wg->data_wq = alloc_workqueue("wg-data-%s",
+				      WQ_CPU_INTENSIVE | WQ_MEM_RECLAIM, 0, name);
+	wg->handshake_wq = alloc_workqueue("wg-hs-%s",
+					   WQ_CPU_INTENSIVE | WQ_FREEZABLE, 0, name);
+	if (!wg->data_wq || !wg->handshake_wq)
+		return -ENOMEM;
+	if (wg_crypt_pool_init(&wg->encrypt_pool, wg->data_wq,
+			       wg_tx_encrypt_work, MAX_QUEUED_PACKETS, false) ||
+	    wg_crypt_pool_init(&wg->decrypt_pool, wg->data_wq,
+			       wg_rx_decrypt_work, MAX_QUEUED_PACKETS, false) ||
+	    wg_crypt_pool_init(&wg->handshake_pool, wg->handshake_wq,
+			       wg_rx_handshake_work, MAX_QUEUED_INCOMING_HANDSHAKES,
+			       true))
+		return -ENOMEM;
+	return 0;
+}
+
+static void free_owned(struct wg_device *wg)
+{
+	free_workers(wg);
+	wg_index_hashtable_free(wg->index_hashtable);
+	wg_pubkey_hashtable_free(wg->peer_hashtable);
+	wg->index_hashtable = NULL;
+	wg->peer_hashtable = NULL;
+	free_percpu(wg->dev->tstats);
+	wg->dev->tstats = NULL;
+}
+
+/* register_netdevice() pairs these on every path, and both run under rtnl. */
 static int wg_init(struct net_device *dev)
 {
 	struct wg_device *wg = netdev_priv(dev);
@@ -237,24 +279,18 @@ static int wg_init(struct net_device *dev)
 	ret = wg_ratelimiter_init();
 	if (ret)
 		return ret;
+	dev->tstats = netdev_alloc_pcpu_stats(struct pcpu_sw_netstats);
 	wg->peer_hashtable = wg_pubkey_hashtable_alloc();
 	wg->index_hashtable = wg_index_hashtable_alloc();
-	ret = -ENOMEM;
-	if (!wg->peer_hashtable || !wg->index_hashtable)
-		goto err;
-	ret = wg_alloc_queues(wg);
-	if (ret)
-		goto err;
+	if (!dev->tstats || !wg->peer_hashtable || !wg->index_hashtable ||
+	    alloc_workers(wg)) {
+		free_owned(wg);
+		wg_ratelimiter_uninit();
+		return -ENOMEM;
+	}
 	wg_cookie_checker_init(&wg->cookie_checker, wg);
 	list_add(&wg->device_list, &device_list);
 	return 0;
-
-err:
-	wg_free_queues(wg);
-	wg_index_hashtable_free(wg->index_hashtable);
-	wg_pubkey_hashtable_free(wg->peer_hashtable);
-	wg_ratelimiter_uninit();
-	return ret;
 }
 
 static void wg_uninit(struct net_device *dev)
@@ -272,11 +308,7 @@ static void wg_uninit(struct net_device *dev)
 
 	/* Lookups that started before the peers went are done by now. */
 	synchronize_net();
-	wg_free_queues(wg);
-	wg_index_hashtable_free(wg->index_hashtable);
-	wg_pubkey_hashtable_free(wg->peer_hashtable);
-	wg->index_hashtable = NULL;
-	wg->peer_hashtable = NULL;
+	free_owned(wg);
 	memzero_explicit(&wg->cookie_checker, sizeof(wg->cookie_checker));
 	wg_ratelimiter_uninit();
 }
@@ -287,33 +319,47 @@ static const struct net_device_ops netdev_ops = {
 	.ndo_open		= wg_open,
 	.ndo_stop		= wg_stop,
 	.ndo_start_xmit		= wg_xmit,
+	.ndo_get_stats64	= dev_get_tstats64,
 };
 
 static const struct device_type device_type = { .name = KBUILD_MODNAME };
+
+/* A layer-3 point-to-point link, no queue, no header of its own. */
+static void setup_link(struct net_device *dev)
+{
+	dev->type = ARPHRD_NONE;
+	dev->flags = IFF_POINTOPOINT | IFF_NOARP;
+	dev->priv_flags |= IFF_NO_QUEUE;
+	dev->header_ops = NULL;
+	dev->hard_header_len = 0;
+	dev->addr_len = 0;
+	wg_compat_set_lltx(dev);
+	netif_keep_dst(dev);
+	SET_NETDEV_DEVTYPE(dev, &device_type);
+	dev->netdev_ops = &netdev_ops;
+	dev->needs_free_netdev = true;
+}
+
+/* Room for what encryption adds, and the MTUs that leave room for it. */
+static void setup_sizes(struct net_device *dev)
+{
+	dev->needed_headroom = DATA_PACKET_HEAD_ROOM;
+	dev->needed_tailroom = noise_encrypted_len(MESSAGE_PADDING_MULTIPLE);
+	dev->mtu = ETH_DATA_LEN - WG_OUTER_OVERHEAD;
+	dev->min_mtu = 0;
+	dev->max_mtu = IP_MAX_MTU - WG_OUTER_OVERHEAD;
+}
 
 static void wg_setup(struct net_device *dev)
 {
 	struct wg_device *wg = netdev_priv(dev);
 
-	dev->netdev_ops = &netdev_ops;
-	dev->header_ops = NULL;
-	dev->hard_header_len = 0;
-	dev->addr_len = 0;
-	dev->needed_headroom = DATA_PACKET_HEAD_ROOM;
-	dev->needed_tailroom = noise_encrypted_len(MESSAGE_PADDING_MULTIPLE);
-	dev->type = ARPHRD_NONE;
-	dev->flags = IFF_POINTOPOINT | IFF_NOARP;
-	dev->priv_flags |= IFF_NO_QUEUE;
-	wg_compat_set_lltx(dev);
+	setup_link(dev);
+	setup_sizes(dev);
+	/* We checksum and segment in software, just before encrypting. */
 	dev->features |= WG_NETDEV_FEATURES;
 	dev->hw_features |= WG_NETDEV_FEATURES;
 	dev->hw_enc_features |= WG_NETDEV_FEATURES;
-	dev->mtu = ETH_DATA_LEN - WG_OUTER_OVERHEAD;
-	dev->min_mtu = 0;
-	dev->max_mtu = IP_MAX_MTU - WG_OUTER_OVERHEAD;
-	dev->needs_free_netdev = true;
-	SET_NETDEV_DEVTYPE(dev, &device_type);
-	netif_keep_dst(dev);
 
 	memset(wg, 0, sizeof(*wg));
 	wg->dev = dev;
@@ -351,15 +397,14 @@ static struct rtnl_link_ops link_ops __read_mostly = {
  */
 static void wg_netns_pre_exit(struct net *net)
 {
-	struct wg_device *wg, *tmp;
-	LIST_HEAD(kill);
+	struct wg_device *wg, *next;
+	LIST_HEAD(doomed);
 
 	rtnl_lock();
-	list_for_each_entry_safe(wg, tmp, &device_list, device_list) {
+	list_for_each_entry_safe(wg, next, &device_list, device_list)
 		if (wg->creating_net == net)
-			unregister_netdevice_queue(wg->dev, &kill);
-	}
-	unregister_netdevice_many(&kill);
+			unregister_netdevice_queue(wg->dev, &doomed);
+	unregister_netdevice_many(&doomed);
 	rtnl_unlock();
 }
 
@@ -372,16 +417,19 @@ bool wg_is_device(const struct net_device *dev)
 	return dev->rtnl_link_ops == &link_ops;
 }
 
+/*
+ * The namespace hook goes in before the link kind and out after it: no
+ * device ever exists without the hook that deletes it with its namespace.
+ */
 int __init wg_device_init(void)
 {
-	int ret;
+	int ret = register_pernet_device(&pernet_ops);
 
-	ret = register_pernet_device(&pernet_ops);
-	if (ret)
-		return ret;
-	ret = rtnl_link_register(&link_ops);
-	if (ret)
-		unregister_pernet_device(&pernet_ops);
+	if (!ret) {
+		ret = rtnl_link_register(&link_ops);
+		if (ret)
+			unregister_pernet_device(&pernet_ops);
+	}
 	return ret;
 }
 

@@ -24,11 +24,17 @@
 struct wg_device {
 	struct net_device *dev;
 
-	/* The parallel crypto queues, and the handshakes waiting for a CPU. */
-	struct crypt_queue encrypt_queue;
-	struct crypt_queue decrypt_queue;
-	struct crypt_queue handshake_queue;
-	atomic_t handshake_queue_len;
+	/*
+	 * The data path's workers (queueing.h): per-CPU lanes that encrypt
+	 * and decrypt on data_wq, which also runs each peer's serial
+	 * transmit stage, and lanes for incoming handshakes on handshake_wq,
+	 * which also sends each peer's initiations.
+	 */
+	struct crypt_pool encrypt_pool;
+	struct crypt_pool decrypt_pool;
+	struct crypt_pool handshake_pool;
+	struct workqueue_struct *data_wq;
+	struct workqueue_struct *handshake_wq;
 	unsigned long last_under_load;	/* jiffies; see receive.c */
 
 	/* Written under socket_update_lock, read under RCU. */
@@ -36,10 +42,6 @@ struct wg_device {
 	struct sock __rcu *sock6;
 	/* Serializes replacing the sockets. */
 	struct mutex socket_update_lock;
-
-	struct workqueue_struct *packet_crypt_wq;
-	struct workqueue_struct *handshake_receive_wq;
-	struct workqueue_struct *handshake_send_wq;
 
 	struct cookie_checker cookie_checker;
 

@@ -17,6 +17,21 @@
 #include "ratelimiter.h"
 #include "version.h"
 
+/*
+ * The module comes up in stages and goes down in the reverse order, from
+ * wherever it got to: one list of stages serves loading, a failed load and
+ * unloading alike.
+ */
+enum wg_stage {
+	WG_STAGE_NONE,
+	WG_STAGE_ALLOWEDIPS,	/* the trie's slab caches */
+	WG_STAGE_SELFTESTS,	/* a debug build refuses to load if one fails */
+	WG_STAGE_PEERS,		/* the peer cache */
+	WG_STAGE_DEVICES,	/* the link kind and the namespace hook */
+	WG_STAGE_NETLINK,	/* the generic netlink family: configurable */
+	WG_STAGE_ALL = WG_STAGE_NETLINK
+};
+
 static int __init wg_selftests(void)
 {
 #ifdef CONFIG_WIREGUARD_DEBUG
@@ -27,45 +42,66 @@ static int __init wg_selftests(void)
 	return 0;
 }
 
+static int __init wg_stage_up(enum wg_stage stage)
+{
+	switch (stage) {
+	case WG_STAGE_ALLOWEDIPS:
+		return wg_allowedips_slab_init();
+	case WG_STAGE_SELFTESTS:
+		return wg_selftests();
+	case WG_STAGE_PEERS:
+		return wg_peer_init();
+	case WG_STAGE_DEVICES:
+		return wg_device_init();
+	case WG_STAGE_NETLINK:
+		return wg_genetlink_init();
+	default:
+		return 0;
+	}
+}
+
+/* Takes down @reached and every stage below it. */
+static void wg_stages_down(enum wg_stage reached)
+{
+	switch (reached) {
+	case WG_STAGE_NETLINK:
+		wg_genetlink_uninit();
+		fallthrough;
+	case WG_STAGE_DEVICES:
+		wg_device_uninit();
+		fallthrough;
+	case WG_STAGE_PEERS:
+		wg_peer_uninit();
+		fallthrough;
+	case WG_STAGE_SELFTESTS:	/* nothing to undo */
+	case WG_STAGE_ALLOWEDIPS:
+		wg_allowedips_slab_uninit();
+		fallthrough;
+	case WG_STAGE_NONE:
+		break;
+	}
+}
+
 static int __init wg_mod_init(void)
 {
+	enum wg_stage stage;
 	int ret;
 
 	wg_noise_init();
-	ret = wg_allowedips_slab_init();
-	if (ret < 0)
-		return ret;
-	ret = wg_selftests();
-	if (ret < 0)
-		goto err_allowedips;
-	ret = wg_peer_init();
-	if (ret < 0)
-		goto err_allowedips;
-	ret = wg_device_init();
-	if (ret < 0)
-		goto err_peer;
-	ret = wg_genetlink_init();
-	if (ret < 0)
-		goto err_device;
-
+	for (stage = WG_STAGE_NONE + 1; stage <= WG_STAGE_ALL; stage++) {
+		ret = wg_stage_up(stage);
+		if (ret < 0) {
+			wg_stages_down(stage - 1);
+			return ret;
+		}
+	}
 	pr_info("WireGuard " WIREGUARD_VERSION " loaded\n");
 	return 0;
-
-err_device:
-	wg_device_uninit();
-err_peer:
-	wg_peer_uninit();
-err_allowedips:
-	wg_allowedips_slab_uninit();
-	return ret;
 }
 
 static void __exit wg_mod_exit(void)
 {
-	wg_genetlink_uninit();
-	wg_device_uninit();
-	wg_peer_uninit();
-	wg_allowedips_slab_uninit();
+	wg_stages_down(WG_STAGE_ALL);
 }
 
 module_init(wg_mod_init);

@@ -51,15 +51,15 @@ struct wg_peer *wg_peer_create(struct wg_device *wg,
 	rwlock_init(&peer->endpoint_lock);
 	INIT_LIST_HEAD(&peer->allowedips_list);
 	skb_queue_head_init(&peer->staged_packet_queue);
-	wg_serial_queue_init(&peer->tx_queue);
-	wg_serial_queue_init(&peer->rx_queue);
-	INIT_WORK(&peer->transmit_handshake_work, wg_packet_handshake_send_worker);
-	INIT_WORK(&peer->transmit_packet_work, wg_packet_tx_worker);
+	wg_serial_init(&peer->tx_queue);
+	wg_serial_init(&peer->rx_queue);
+	INIT_WORK(&peer->transmit_handshake_work, wg_tx_initiation_work);
+	INIT_WORK(&peer->transmit_packet_work, wg_tx_serial_work);
 	wg_timers_init(peer);
 	kref_init(&peer->refcount);
 	peer->internal_id = ++wg->peer_id_counter;
 
-	netif_napi_add(wg->dev, &peer->napi, wg_packet_rx_poll);
+	netif_napi_add(wg->dev, &peer->napi, wg_rx_napi_poll);
 	napi_enable(&peer->napi);
 
 	list_add_tail(&peer->peer_list, &wg->peer_list);
@@ -102,15 +102,15 @@ static void peer_stop_sources(struct wg_peer *peer)
 }
 
 /*
- * ...then, once packet_crypt_wq is flushed, the transmit work and NAPI that
+ * ...then, once data_wq is flushed, the transmit work and NAPI that
  * the crypto workers kick, the queues, and the list's reference.
  */
 static void peer_finish(struct wg_peer *peer)
 {
 	flush_work(&peer->transmit_packet_work);
 	napi_disable(&peer->napi);
-	wg_packet_purge_rx_queue(peer);
-	wg_packet_purge_tx_queue(peer);
+	wg_rx_drop_pending(peer);
+	wg_tx_drop_pending(peer);
 	wg_packet_purge_staged_packets(peer);
 	netif_napi_del(&peer->napi);
 	/* Timers may have been re-armed by the work flushed above. */
@@ -125,7 +125,7 @@ void wg_peer_remove(struct wg_peer *peer)
 	peer_unlink(peer);
 	synchronize_net();
 	peer_stop_sources(peer);
-	flush_workqueue(peer->device->packet_crypt_wq);
+	flush_workqueue(peer->device->data_wq);
 	peer_finish(peer);
 }
 
@@ -152,7 +152,7 @@ static void remove_parked(struct list_head *dead)
 	list_for_each_entry(peer, dead, peer_list)
 		peer_stop_sources(peer);
 	peer = list_first_entry(dead, struct wg_peer, peer_list);
-	flush_workqueue(peer->device->packet_crypt_wq);
+	flush_workqueue(peer->device->data_wq);
 	list_for_each_entry_safe(peer, tmp, dead, peer_list) {
 		list_del_init(&peer->peer_list);
 		peer_finish(peer);

@@ -1,135 +1,192 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The queues of the packet path.
- *
- * Encryption and decryption run on every CPU: a device-wide ring feeds a
- * worker per CPU, in any order.  Each packet is also on its peer's serial
- * queue, in the order it must leave or be delivered; the crypto workers only
- * mark it done, and the peer's serial worker (transmit work, or NAPI on
- * receive) takes packets from the head once they are.
+ * Crypto lanes, in-order queues, and the scrubbing a packet gets as it goes
+ * into or comes out of the tunnel.
  */
 #include <linux/slab.h>
 #include <net/dst.h>
-#include <net/ip.h>
 
 #include "messages.h"
 #include "queueing.h"
 
-struct multicore_worker __percpu *
-wg_packet_percpu_multicore_worker_alloc(work_func_t function, void *ptr)
+/* The online CPU after @cpu, wrapping around. */
+static int online_cpu_after(int cpu)
 {
-	struct multicore_worker __percpu *worker;
-	int cpu;
-
-	worker = alloc_percpu(struct multicore_worker);
-	if (!worker)
-		return NULL;
-	for_each_possible_cpu(cpu) {
-		per_cpu_ptr(worker, cpu)->ptr = ptr;
-		INIT_WORK(&per_cpu_ptr(worker, cpu)->work, function);
-	}
-	return worker;
+	cpu = cpumask_next(cpu, cpu_online_mask);
+	return cpu < nr_cpu_ids ? cpu : cpumask_first(cpu_online_mask);
 }
 
-int wg_packet_queue_init(struct crypt_queue *queue, work_func_t function,
-			 unsigned int len)
+static void free_job(void *skb)
 {
-	int ret;
+	kfree_skb(skb);
+}
 
-	memset(queue, 0, sizeof(*queue));
-	queue->last_cpu = -1;
-	ret = ptr_ring_init(&queue->ring, len, GFP_KERNEL);
-	if (ret)
-		return ret;
-	queue->worker = wg_packet_percpu_multicore_worker_alloc(function, queue);
-	if (!queue->worker) {
-		ptr_ring_cleanup(&queue->ring, NULL);
+/*
+ * @capacity is the pool's, shared among the lanes: round-robin keeps them
+ * evenly filled, so each gets its part (and never fewer than a GSO
+ * super-packet's worth of segments).
+ */
+int wg_crypt_pool_init(struct crypt_pool *pool, struct workqueue_struct *wq,
+		       work_func_t drain, unsigned int capacity,
+		       bool counts_backlog)
+{
+	unsigned int lane_size = max(capacity / num_possible_cpus(), 128U);
+	int cpu, ret;
+
+	pool->wq = wq;
+	pool->last_cpu = -1;
+	pool->counts_backlog = counts_backlog;
+	atomic_set(&pool->backlog, 0);
+	pool->lanes = alloc_percpu(struct crypt_lane);
+	if (!pool->lanes)
 		return -ENOMEM;
+	for_each_possible_cpu(cpu) {
+		struct crypt_lane *lane = per_cpu_ptr(pool->lanes, cpu);
+
+		ret = ptr_ring_init(&lane->jobs, lane_size, GFP_KERNEL);
+		if (ret) {
+			wg_crypt_pool_free(pool);
+			return ret;
+		}
+		INIT_WORK(&lane->work, drain);
+		lane->pool = pool;
 	}
 	return 0;
 }
 
-static void free_queued_skb(void *ptr)
+void wg_crypt_pool_free(struct crypt_pool *pool)
 {
-	kfree_skb(ptr);
+	int cpu;
+
+	if (!pool->lanes)
+		return;
+	for_each_possible_cpu(cpu) {
+		struct crypt_lane *lane = per_cpu_ptr(pool->lanes, cpu);
+
+		/* alloc_percpu() zeroed the lanes that were never set up. */
+		if (lane->pool)
+			ptr_ring_cleanup(&lane->jobs, free_job);
+	}
+	free_percpu(pool->lanes);
+	pool->lanes = NULL;
 }
 
-void wg_packet_queue_free(struct crypt_queue *queue, bool purge)
+bool wg_crypt_pool_submit(struct crypt_pool *pool, struct sk_buff *skb)
 {
-	free_percpu(queue->worker);
-	WARN_ON(!purge && !__ptr_ring_empty(&queue->ring));
-	ptr_ring_cleanup(&queue->ring, purge ? free_queued_skb : NULL);
+	int cpu = online_cpu_after(READ_ONCE(pool->last_cpu));
+	struct crypt_lane *lane = per_cpu_ptr(pool->lanes, cpu);
+
+	WRITE_ONCE(pool->last_cpu, cpu);
+	if (unlikely(ptr_ring_produce_bh(&lane->jobs, skb)))
+		return false;
+	if (pool->counts_backlog)
+		atomic_inc(&pool->backlog);
+	queue_work_on(cpu, pool->wq, &lane->work);
+	return true;
 }
 
-void wg_serial_queue_init(struct serial_queue *queue)
+struct sk_buff *wg_crypt_lane_next(struct work_struct *work)
+{
+	struct crypt_lane *lane = container_of(work, struct crypt_lane, work);
+	struct sk_buff *skb = ptr_ring_consume_bh(&lane->jobs);
+
+	if (skb && lane->pool->counts_backlog)
+		atomic_dec(&lane->pool->backlog);
+	return skb;
+}
+
+void wg_serial_init(struct serial_queue *queue)
 {
 	skb_queue_head_init(&queue->packets);
 }
 
-bool wg_serial_queue_enqueue(struct serial_queue *queue, struct sk_buff *skb)
+bool wg_serial_append(struct serial_queue *queue, struct sk_buff *skb)
 {
-	bool queued = false;
+	bool room;
 
+	PACKET_CB(skb)->verdict = VERDICT_PENDING;
 	spin_lock_bh(&queue->packets.lock);
-	if (skb_queue_len(&queue->packets) < MAX_QUEUED_PACKETS) {
+	room = skb_queue_len(&queue->packets) < MAX_QUEUED_PACKETS;
+	if (room)
 		__skb_queue_tail(&queue->packets, skb);
-		queued = true;
-	}
 	spin_unlock_bh(&queue->packets.lock);
-	return queued;
+	return room;
 }
 
-struct sk_buff *wg_serial_queue_dequeue_ready(struct serial_queue *queue)
+struct sk_buff *wg_serial_pop_done(struct serial_queue *queue)
 {
-	struct sk_buff *skb;
+	struct sk_buff *head;
 
 	spin_lock_bh(&queue->packets.lock);
-	skb = skb_peek(&queue->packets);
-	if (skb && atomic_read_acquire(&PACKET_CB(skb)->state) != PACKET_STATE_UNCRYPTED)
-		__skb_unlink(skb, &queue->packets);
+	head = skb_peek(&queue->packets);
+	/* Pairs with wg_set_verdict(): the lane's writes come with it. */
+	if (head && smp_load_acquire(&PACKET_CB(head)->verdict) != VERDICT_PENDING)
+		__skb_unlink(head, &queue->packets);
 	else
-		skb = NULL;
+		head = NULL;
 	spin_unlock_bh(&queue->packets.lock);
-	return skb;
+	return head;
 }
 
-void wg_serial_queue_purge(struct serial_queue *queue,
-			   void (*release)(struct sk_buff *skb))
+void wg_serial_drain(struct serial_queue *queue,
+		     void (*release)(struct sk_buff *skb))
 {
-	struct sk_buff_head packets;
+	struct sk_buff_head taken;
 	struct sk_buff *skb;
 
-	__skb_queue_head_init(&packets);
+	__skb_queue_head_init(&taken);
 	spin_lock_bh(&queue->packets.lock);
-	skb_queue_splice_init(&queue->packets, &packets);
+	skb_queue_splice_init(&queue->packets, &taken);
 	spin_unlock_bh(&queue->packets.lock);
-	while ((skb = __skb_dequeue(&packets)))
+	while ((skb = __skb_dequeue(&taken)))
 		release(skb);
 }
 
-void wg_reset_packet(struct sk_buff *skb, bool encapsulating)
+__be16 wg_inner_protocol(struct sk_buff *skb)
 {
-	bool l4_hash = skb->l4_hash;
-	bool sw_hash = skb->sw_hash;
-	u32 hash = skb->hash;
+	unsigned int room = skb_tail_pointer(skb) - skb_network_header(skb);
 
+	/* A header pushed before the buffer or past its end is no header. */
+	if (skb_network_header(skb) < skb->head)
+		return 0;
+	if (room >= sizeof(struct iphdr) && ip_hdr(skb)->version == 4)
+		return htons(ETH_P_IP);
+	if (room >= sizeof(struct ipv6hdr) && ipv6_hdr(skb)->version == 6)
+		return htons(ETH_P_IPV6);
+	return 0;
+}
+
+/*
+ * What the inner packet picked up on its way through our host (route,
+ * conntrack, marks, timestamps, redirect and queue choices) means nothing
+ * to the outer one.  Its flow hash stays: the outer packets of one inner
+ * flow should keep to one queue below us.  The headers are whatever
+ * encryption and the UDP tunnel push next.
+ */
+void wg_scrub_for_encap(struct sk_buff *skb)
+{
 	skb_scrub_packet(skb, true);
-	if (encapsulating) {
-		skb->l4_hash = l4_hash;
-		skb->sw_hash = sw_hash;
-		skb->hash = hash;
-	}
-	skb->queue_mapping = 0;
-	skb->nohdr = 0;
-	skb->peeked = 0;
-	skb->mac_len = 0;
-	skb->dev = NULL;
-	skb->priority = 0;
 	skb_reset_redirect(skb);
-	skb->hdr_len = skb_headroom(skb);
+	skb->priority = 0;
+	skb->queue_mapping = 0;
+	skb->dev = NULL;
+	skb_reset_inner_headers(skb);
+}
+
+/*
+ * The mirror image: the outer packet's route, marks and flow hash belong to
+ * the UDP flow between the endpoints, not to the packet inside, and its
+ * header offsets are about to point at the inner packet.
+ */
+void wg_scrub_for_delivery(struct sk_buff *skb)
+{
+	skb_scrub_packet(skb, true);
+	skb_reset_redirect(skb);
+	skb_clear_hash(skb);
+	skb->priority = 0;
+	skb->queue_mapping = 0;
+	skb->mac_len = 0;
 	skb_reset_mac_header(skb);
 	skb_reset_network_header(skb);
 	skb_reset_transport_header(skb);
-	skb_probe_transport_header(skb);
-	skb_reset_inner_headers(skb);
 }

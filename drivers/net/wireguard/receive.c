@@ -1,19 +1,24 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Receiving: handshake messages on a workqueue, data packets decrypted in
- * parallel and delivered in order through the peer's NAPI.
+ * The receive pipeline, from the UDP socket's encap_rcv (socket.c):
  *
- * Nothing in a packet is trusted before it is authenticated: a message is
- * checked for its exact size, a handshake for its MACs, and a data packet is
- * decrypted before its counter, its inner headers and its source address
- * (against the peer's allowed IPs) are looked at.
+ *   sort      wg_packet_receive: by message type and exact size; handshakes
+ *             to the handshake lanes, data to the session its index names,
+ *             onto that peer's serial queue and to the decryption lanes
+ *   admit     wg_rx_handshake_work: MACs and cookies decide whether a
+ *             handshake is worth its Curve25519; then the noise state
+ *   open      wg_rx_decrypt_work: any CPU decrypts, in any order
+ *   deliver   wg_rx_napi_poll: the peer's NAPI takes packets from the head
+ *             of its queue in arrival order, checks the nonce against
+ *             replay, and only then lets the packet change anything: the
+ *             session, the timers, the endpoint, the stack
+ *
+ * Nothing in a packet is trusted before it is authenticated; the inner
+ * source address must be one the peer is allowed.
  */
 #include <linux/ip.h>
 #include <linux/ipv6.h>
-#include <linux/scatterlist.h>
-#include <linux/udp.h>
 #include <net/inet_ecn.h>
-#include <net/ip_tunnels.h>
 
 #include "allowedips.h"
 #include "cookie.h"
@@ -25,215 +30,57 @@
 #include "socket.h"
 #include "timers.h"
 
-/* The message type at skb->data, once its exact size has been checked. */
+/*
+ * An authenticated message from the peer, handshake or data (keepalives
+ * too): its length as a UDP payload counts in the peer's transfer counters
+ * and in the device's statistics alike, as the stock module counts.
+ */
+static void count_received(struct wg_peer *peer, unsigned int len)
+{
+	wg_add_transfer(&peer->rx_bytes, len);
+	local_bh_disable();
+	dev_sw_netstats_rx_add(peer->device->dev, len);
+	local_bh_enable();
+}
+
+/* --- sort --------------------------------------------------------------- */
+
+/* Each message type has one exact size; data has a minimum. */
 static enum message_type message_type_of(struct sk_buff *skb)
 {
-	unsigned int len = skb->len;
-	__le32 type;
+	static const unsigned int exact_len[] = {
+		[MESSAGE_HANDSHAKE_INITIATION] = sizeof(struct message_handshake_initiation),
+		[MESSAGE_HANDSHAKE_RESPONSE] = sizeof(struct message_handshake_response),
+		[MESSAGE_HANDSHAKE_COOKIE] = sizeof(struct message_handshake_cookie),
+	};
+	__le32 word;
+	u32 type;
 
-	if (unlikely(len < sizeof(struct message_header) ||
-		     skb_copy_bits(skb, 0, &type, sizeof(type))))
+	if (unlikely(skb->len < sizeof(struct message_header) ||
+		     skb_copy_bits(skb, 0, &word, sizeof(word))))
 		return MESSAGE_INVALID;
-	switch (le32_to_cpu(type)) {
-	case MESSAGE_HANDSHAKE_INITIATION:
-		if (len == sizeof(struct message_handshake_initiation))
-			return MESSAGE_HANDSHAKE_INITIATION;
-		break;
-	case MESSAGE_HANDSHAKE_RESPONSE:
-		if (len == sizeof(struct message_handshake_response))
-			return MESSAGE_HANDSHAKE_RESPONSE;
-		break;
-	case MESSAGE_HANDSHAKE_COOKIE:
-		if (len == sizeof(struct message_handshake_cookie))
-			return MESSAGE_HANDSHAKE_COOKIE;
-		break;
-	case MESSAGE_DATA:
-		if (len >= MESSAGE_MINIMUM_LENGTH)
-			return MESSAGE_DATA;
-		break;
-	}
+	type = le32_to_cpu(word);
+	if (type == MESSAGE_DATA)
+		return skb->len >= MESSAGE_MINIMUM_LENGTH ? MESSAGE_DATA : MESSAGE_INVALID;
+	if (type < ARRAY_SIZE(exact_len) && exact_len[type] &&
+	    skb->len == exact_len[type])
+		return type;
 	return MESSAGE_INVALID;
 }
 
-/* Whether the device is busy enough with handshakes to ask for cookies. */
-static bool handshakes_under_load(struct wg_device *wg)
+static void queue_handshake(struct wg_device *wg, struct sk_buff *skb)
 {
-	bool under_load;
-
-	under_load = atomic_read(&wg->handshake_queue_len) >=
-		     MAX_QUEUED_INCOMING_HANDSHAKES / 8;
-	if (under_load) {
-		WRITE_ONCE(wg->last_under_load, jiffies);
-		return true;
-	}
-	/* Stay in that mode for a second, so that it does not flap. */
-	return time_is_after_jiffies(READ_ONCE(wg->last_under_load) + HZ);
-}
-
-static void receive_handshake(struct wg_device *wg, struct sk_buff *skb)
-{
-	enum message_type type = message_type_of(skb);
-	enum cookie_mac_state mac_state;
-	struct wg_peer *peer = NULL;
-	bool needs_cookie, under_load;
-
-	if (type == MESSAGE_HANDSHAKE_COOKIE) {
-		net_dbg_ratelimited("%s: receiving cookie response\n",
-				    wg->dev->name);
-		wg_cookie_message_consume((struct message_handshake_cookie *)skb->data,
-					  wg);
+	if (likely(atomic_read(&wg->handshake_pool.backlog) <
+		   MAX_QUEUED_INCOMING_HANDSHAKES &&
+		   wg_crypt_pool_submit(&wg->handshake_pool, skb)))
 		return;
-	}
-
-	under_load = handshakes_under_load(wg);
-	mac_state = wg_cookie_validate_packet(&wg->cookie_checker, skb,
-					      under_load);
-	if ((under_load && mac_state == VALID_MAC_WITH_COOKIE) ||
-	    (!under_load && mac_state == VALID_MAC_BUT_NO_COOKIE)) {
-		needs_cookie = false;
-	} else if (under_load && mac_state == VALID_MAC_BUT_NO_COOKIE) {
-		needs_cookie = true;
-	} else {
-		net_dbg_ratelimited("%s: invalid MAC on handshake message\n",
-				    wg->dev->name);
-		DEV_STATS_INC(wg->dev, rx_errors);
-		return;
-	}
-
-	if (type == MESSAGE_HANDSHAKE_INITIATION) {
-		struct message_handshake_initiation *msg = (void *)skb->data;
-
-		if (needs_cookie) {
-			wg_packet_send_handshake_cookie(wg, skb, msg->sender_index);
-			return;
-		}
-		peer = wg_noise_handshake_consume_initiation(msg, wg);
-		if (unlikely(!peer)) {
-			net_dbg_ratelimited("%s: invalid handshake initiation\n",
-					    wg->dev->name);
-			DEV_STATS_INC(wg->dev, rx_errors);
-			return;
-		}
-		wg_socket_set_peer_endpoint_from_skb(peer, skb);
-		wg_packet_send_handshake_response(peer);
-	} else {
-		struct message_handshake_response *msg = (void *)skb->data;
-
-		if (needs_cookie) {
-			wg_packet_send_handshake_cookie(wg, skb, msg->sender_index);
-			return;
-		}
-		peer = wg_noise_handshake_consume_response(msg, wg);
-		if (unlikely(!peer)) {
-			net_dbg_ratelimited("%s: invalid handshake response\n",
-					    wg->dev->name);
-			DEV_STATS_INC(wg->dev, rx_errors);
-			return;
-		}
-		wg_socket_set_peer_endpoint_from_skb(peer, skb);
-		if (wg_noise_handshake_begin_session(&peer->handshake,
-						     &peer->keypairs)) {
-			wg_timers_session_derived(peer);
-			wg_timers_handshake_complete(peer);
-			/*
-			 * The responder may only use the session once we did:
-			 * confirm it now rather than with the next data.
-			 */
-			wg_packet_send_keepalive(peer);
-		}
-	}
-
-	WRITE_ONCE(peer->rx_bytes, READ_ONCE(peer->rx_bytes) + skb->len);
-	wg_timers_any_authenticated_packet_received(peer);
-	wg_timers_any_authenticated_packet_traversal(peer);
-	wg_peer_put(peer);
+	net_dbg_ratelimited("%s: dropping handshake packet, queue full\n",
+			    wg->dev->name);
+	DEV_STATS_INC(wg->dev, rx_dropped);
+	dev_kfree_skb(skb);
 }
 
-void wg_packet_handshake_receive_worker(struct work_struct *work)
-{
-	struct crypt_queue *queue = container_of(work, struct multicore_worker,
-						 work)->ptr;
-	struct wg_device *wg = container_of(queue, struct wg_device,
-					    handshake_queue);
-	struct sk_buff *skb;
-
-	while ((skb = ptr_ring_consume_bh(&queue->ring)) != NULL) {
-		receive_handshake(wg, skb);
-		dev_kfree_skb(skb);
-		atomic_dec(&wg->handshake_queue_len);
-		cond_resched();
-	}
-}
-
-static bool decrypt_packet(struct sk_buff *skb, struct noise_keypair *keypair)
-{
-	struct scatterlist sg[MAX_SKB_FRAGS + 8];
-	struct sk_buff *trailer;
-	unsigned int offset;
-	int num_frags;
-
-	if (unlikely(!keypair))
-		return false;
-	if (unlikely(!READ_ONCE(keypair->receiving.is_valid) ||
-		     wg_birthdate_has_expired(keypair->receiving.birthdate,
-					      REJECT_AFTER_TIME) ||
-		     READ_ONCE(keypair->receiving_counter.counter) >=
-			     REJECT_AFTER_MESSAGES)) {
-		WRITE_ONCE(keypair->receiving.is_valid, false);
-		return false;
-	}
-
-	PACKET_CB(skb)->nonce =
-		le64_to_cpu(((struct message_data *)skb->data)->counter);
-
-	/* The outer headers stay in front, for the endpoint. */
-	offset = skb->data - skb_network_header(skb);
-	skb_push(skb, offset);
-	num_frags = skb_cow_data(skb, 0, &trailer);
-	offset += sizeof(struct message_data);
-	skb_pull(skb, offset);
-	if (unlikely(num_frags < 0 || num_frags > ARRAY_SIZE(sg)))
-		return false;
-
-	sg_init_table(sg, num_frags);
-	if (skb_to_sgvec(skb, sg, 0, skb->len) <= 0)
-		return false;
-	if (!chacha20poly1305_decrypt_sg_inplace(sg, skb->len, NULL, 0,
-						 PACKET_CB(skb)->nonce,
-						 keypair->receiving.key))
-		return false;
-
-	/* Another packet's headers may share the data: be sure ours is ours. */
-	skb_push(skb, offset);
-	if (pskb_trim(skb, skb->len - noise_encrypted_len(0)))
-		return false;
-	skb_pull(skb, offset);
-	return true;
-}
-
-void wg_packet_decrypt_worker(struct work_struct *work)
-{
-	struct crypt_queue *queue = container_of(work, struct multicore_worker,
-						 work)->ptr;
-	struct sk_buff *skb;
-
-	while ((skb = ptr_ring_consume_bh(&queue->ring)) != NULL) {
-		struct wg_peer *peer = wg_peer_get(PACKET_PEER(skb));
-		enum packet_state state = PACKET_STATE_CRYPTED;
-
-		if (unlikely(!decrypt_packet(skb, PACKET_CB(skb)->keypair)))
-			state = PACKET_STATE_DEAD;
-		/* From here NAPI may take (and free) it. */
-		atomic_set_release(&PACKET_CB(skb)->state, state);
-		local_bh_disable();
-		napi_schedule(&peer->napi);
-		local_bh_enable();
-		wg_peer_put(peer);
-		cond_resched();
-	}
-}
-
-/* Drops what a received packet holds: its session and peer references. */
+/* Drops what a queued data packet holds: its session and peer references. */
 static void release_rx_packet(struct sk_buff *skb)
 {
 	struct noise_keypair *keypair = PACKET_CB(skb)->keypair;
@@ -244,200 +91,376 @@ static void release_rx_packet(struct sk_buff *skb)
 	wg_peer_put(peer);
 }
 
-static void consume_data(struct wg_device *wg, struct sk_buff *skb)
+/* The session the message's receiver index names, and its peer, referenced. */
+static struct noise_keypair *session_for_index(struct wg_device *wg,
+					       struct sk_buff *skb,
+					       struct wg_peer **peer)
 {
-	__le32 idx = ((struct message_data *)skb->data)->key_idx;
+	__le32 index = ((struct message_data *)skb->data)->key_idx;
 	struct index_hashtable_entry *entry;
-	struct noise_keypair *keypair;
-	struct wg_peer *peer = NULL;
-	int cpu;
+	struct noise_keypair *keypair = NULL;
 
+	*peer = NULL;
 	rcu_read_lock_bh();
 	entry = wg_index_hashtable_lookup(wg->index_hashtable,
-					  INDEX_HASHTABLE_KEYPAIR, idx, &peer);
-	keypair = entry ? wg_noise_keypair_get(container_of(entry,
-							    struct noise_keypair,
-							    entry)) : NULL;
+					  INDEX_HASHTABLE_KEYPAIR, index, peer);
+	if (entry)
+		keypair = wg_noise_keypair_get(container_of(entry, struct noise_keypair,
+							    entry));
 	rcu_read_unlock_bh();
+	return keypair;
+}
+
+static void queue_data(struct wg_device *wg, struct sk_buff *skb)
+{
+	struct noise_keypair *keypair;
+	struct wg_peer *peer;
+
+	keypair = session_for_index(wg, skb, &peer);
 	if (unlikely(!keypair)) {
 		wg_peer_put(peer);
 		DEV_STATS_INC(wg->dev, rx_dropped);
 		dev_kfree_skb(skb);
 		return;
 	}
-
-	/* The peer reference from the lookup goes with the packet. */
+	/* Both references now travel with the packet. */
 	PACKET_CB(skb)->keypair = keypair;
-	atomic_set(&PACKET_CB(skb)->state, PACKET_STATE_UNCRYPTED);
 	if (unlikely(READ_ONCE(peer->is_dead) ||
-		     !wg_serial_queue_enqueue(&peer->rx_queue, skb))) {
+		     !wg_serial_append(&peer->rx_queue, skb))) {
 		DEV_STATS_INC(wg->dev, rx_dropped);
 		release_rx_packet(skb);
 		return;
 	}
-	if (unlikely(ptr_ring_produce_bh(&wg->decrypt_queue.ring, skb))) {
-		/* NAPI frees it, in its turn. */
-		atomic_set_release(&PACKET_CB(skb)->state, PACKET_STATE_DEAD);
-		napi_schedule(&peer->napi);
+	if (likely(wg_crypt_pool_submit(&wg->decrypt_pool, skb)))
 		return;
-	}
-	cpu = wg_cpumask_next_online(&wg->decrypt_queue.last_cpu);
-	queue_work_on(cpu, wg->packet_crypt_wq,
-		      &per_cpu_ptr(wg->decrypt_queue.worker, cpu)->work);
+	/* No lane has room: NAPI drops it in its turn. */
+	wg_set_verdict(skb, false);
+	napi_schedule(&peer->napi);
 }
 
-static void queue_handshake(struct wg_device *wg, struct sk_buff *skb)
+static u8 outer_dsfield(struct sk_buff *skb)
 {
-	int cpu;
-
-	if (atomic_read(&wg->handshake_queue_len) >= MAX_QUEUED_INCOMING_HANDSHAKES ||
-	    ptr_ring_produce_bh(&wg->handshake_queue.ring, skb)) {
-		net_dbg_ratelimited("%s: dropping handshake packet, queue full\n",
-				    wg->dev->name);
-		DEV_STATS_INC(wg->dev, rx_dropped);
-		dev_kfree_skb(skb);
-		return;
-	}
-	atomic_inc(&wg->handshake_queue_len);
-	cpu = wg_cpumask_next_online(&wg->handshake_queue.last_cpu);
-	queue_work_on(cpu, wg->handshake_receive_wq,
-		      &per_cpu_ptr(wg->handshake_queue.worker, cpu)->work);
+	if (ip_hdr(skb)->version == 4)
+		return ipv4_get_dsfield(ip_hdr(skb));
+	return ipv6_get_dsfield(ipv6_hdr(skb));
 }
 
 void wg_packet_receive(struct wg_device *wg, struct sk_buff *skb)
 {
-	enum message_type type;
+	unsigned int head = min_t(unsigned int, skb->len,
+				  sizeof(struct message_handshake_initiation));
 
-	/* Handshakes are read in place; only data may stay non-linear. */
-	if (unlikely(!pskb_may_pull(skb, min_t(unsigned int, skb->len,
-					       sizeof(struct message_handshake_initiation)))))
-		goto drop;
-	type = message_type_of(skb);
-	switch (type) {
+	/* Enough in the linear part for any handshake; data may stay paged. */
+	if (unlikely(!pskb_may_pull(skb, head)))
+		goto invalid;
+	switch (message_type_of(skb)) {
 	case MESSAGE_HANDSHAKE_INITIATION:
 	case MESSAGE_HANDSHAKE_RESPONSE:
 	case MESSAGE_HANDSHAKE_COOKIE:
 		if (unlikely(skb_linearize(skb)))
-			goto drop;
+			goto invalid;
 		queue_handshake(wg, skb);
 		return;
 	case MESSAGE_DATA:
-		PACKET_CB(skb)->ds = ip_hdr(skb)->version == 4 ?
-				     ipv4_get_dsfield(ip_hdr(skb)) :
-				     ipv6_get_dsfield(ipv6_hdr(skb));
-		consume_data(wg, skb);
+		PACKET_CB(skb)->dsfield = outer_dsfield(skb);
+		queue_data(wg, skb);
 		return;
 	default:
-		break;
+		goto invalid;
 	}
-drop:
+
+invalid:
 	net_dbg_ratelimited("%s: dropping invalid packet\n", wg->dev->name);
 	DEV_STATS_INC(wg->dev, rx_errors);
 	dev_kfree_skb(skb);
 }
 
-/* The inner packet's own length, or 0 when its header is not sane. */
-static unsigned int inner_packet_len(struct sk_buff *skb)
-{
-	if (skb->protocol == htons(ETH_P_IP)) {
-		unsigned int len;
+/* --- admit: handshake messages ---------------------------------------------- */
 
-		if (unlikely(!pskb_may_pull(skb, sizeof(struct iphdr)) ||
-			     ip_hdr(skb)->ihl < 5))
-			return 0;
-		/* A packet shorter than its own header is not one. */
-		len = ntohs(ip_hdr(skb)->tot_len);
-		return len >= ip_hdr(skb)->ihl * 4 ? len : 0;
+enum admission { ADMIT, ASK_FOR_COOKIE, REFUSE };
+
+/*
+ * Whether the device has so many handshakes waiting that senders must
+ * prove their address with a cookie first; once so, for a second at least,
+ * so that the mode does not flap.
+ */
+static bool handshakes_under_load(struct wg_device *wg)
+{
+	if (atomic_read(&wg->handshake_pool.backlog) >=
+	    MAX_QUEUED_INCOMING_HANDSHAKES / 8) {
+		WRITE_ONCE(wg->last_under_load, jiffies);
+		return true;
 	}
-	if (unlikely(!pskb_may_pull(skb, sizeof(struct ipv6hdr))))
-		return 0;
-	return ntohs(ipv6_hdr(skb)->payload_len) + sizeof(struct ipv6hdr);
+	return time_is_after_jiffies(READ_ONCE(wg->last_under_load) + HZ);
 }
 
-/* A decrypted data packet in order: account for it and hand it up. */
-static void deliver_data(struct wg_peer *peer, struct sk_buff *skb)
+/* A valid MAC1 always; under load also a valid MAC2, within the rate limit. */
+static enum admission admit_handshake(struct wg_device *wg, struct sk_buff *skb)
 {
-	struct net_device *dev = peer->device->dev;
-	unsigned int len, len_before_trim;
-	struct wg_peer *routed_peer;
+	bool busy = handshakes_under_load(wg);
 
-	len_before_trim = skb->len;
-	WRITE_ONCE(peer->rx_bytes, READ_ONCE(peer->rx_bytes) +
-		   message_data_len(len_before_trim));
+	switch (wg_cookie_validate_packet(&wg->cookie_checker, skb, busy)) {
+	case VALID_MAC_WITH_COOKIE:
+		return ADMIT;
+	case VALID_MAC_BUT_NO_COOKIE:
+		return busy ? ASK_FOR_COOKIE : ADMIT;
+	default:
+		return REFUSE;
+	}
+}
 
-	if (!skb->len) {	/* a keepalive */
-		net_dbg_ratelimited("%s: received keepalive from peer %llu\n",
-				    dev->name, peer->internal_id);
-		dev_kfree_skb(skb);
+static struct wg_peer *accept_initiation(struct wg_device *wg,
+					 struct sk_buff *skb)
+{
+	struct wg_peer *peer;
+
+	peer = wg_noise_handshake_consume_initiation((void *)skb->data, wg);
+	if (unlikely(!peer))
+		return NULL;
+	wg_socket_set_peer_endpoint_from_skb(peer, skb);
+	wg_tx_handshake_response(peer);
+	return peer;
+}
+
+static struct wg_peer *accept_response(struct wg_device *wg,
+				       struct sk_buff *skb)
+{
+	struct wg_peer *peer;
+
+	peer = wg_noise_handshake_consume_response((void *)skb->data, wg);
+	if (unlikely(!peer))
+		return NULL;
+	wg_socket_set_peer_endpoint_from_skb(peer, skb);
+	if (wg_noise_handshake_begin_session(&peer->handshake, &peer->keypairs)) {
+		wg_timers_session_derived(peer);
+		wg_timers_handshake_complete(peer);
+		/*
+		 * The responder may use the session only once it has heard
+		 * from us on it: tell it now, not with the next data.
+		 */
+		wg_packet_send_keepalive(peer);
+	}
+	return peer;
+}
+
+static void receive_handshake(struct wg_device *wg, struct sk_buff *skb)
+{
+	enum message_type type = message_type_of(skb);
+	struct wg_peer *peer;
+	__le32 sender;
+
+	if (type == MESSAGE_HANDSHAKE_COOKIE) {
+		net_dbg_ratelimited("%s: receiving cookie response\n", wg->dev->name);
+		wg_cookie_message_consume((void *)skb->data, wg);
 		return;
 	}
-	wg_timers_data_received(peer);
 
-	skb_reset_network_header(skb);
-	skb->protocol = wg_examine_packet_protocol(skb);
-	if (unlikely(!skb->protocol))
-		goto frame_error;
-	len = inner_packet_len(skb);
-	if (unlikely(!len || len > skb->len || pskb_trim(skb, len)))
-		goto frame_error;
+	switch (admit_handshake(wg, skb)) {
+	case ADMIT:
+		break;
+	case ASK_FOR_COOKIE:
+		sender = type == MESSAGE_HANDSHAKE_INITIATION ?
+			 ((struct message_handshake_initiation *)skb->data)->sender_index :
+			 ((struct message_handshake_response *)skb->data)->sender_index;
+		wg_tx_cookie_reply(wg, skb, sender);
+		return;
+	case REFUSE:
+		net_dbg_ratelimited("%s: invalid MAC on handshake message\n",
+				    wg->dev->name);
+		DEV_STATS_INC(wg->dev, rx_errors);
+		return;
+	}
+
+	peer = type == MESSAGE_HANDSHAKE_INITIATION ? accept_initiation(wg, skb) :
+						      accept_response(wg, skb);
+	if (unlikely(!peer)) {
+		net_dbg_ratelimited("%s: invalid handshake %s\n", wg->dev->name,
+				    type == MESSAGE_HANDSHAKE_INITIATION ?
+				    "initiation" : "response");
+		DEV_STATS_INC(wg->dev, rx_errors);
+		return;
+	}
+	count_received(peer, skb->len);
+	wg_timers_any_authenticated_packet_received(peer);
+	wg_timers_any_authenticated_packet_traversal(peer);
+	wg_peer_put(peer);
+}
+
+void wg_rx_handshake_work(struct work_struct *work)
+{
+	struct crypt_pool *pool = wg_crypt_pool_of(work);
+	struct wg_device *wg = container_of(pool, struct wg_device, handshake_pool);
+	struct sk_buff *skb;
+
+	while ((skb = wg_crypt_lane_next(work))) {
+		receive_handshake(wg, skb);
+		dev_kfree_skb(skb);
+		cond_resched();
+	}
+}
+
+/* --- open: decrypt, on any CPU ------------------------------------------------- */
+
+static bool session_may_receive(struct noise_keypair *keypair)
+{
+	if (likely(READ_ONCE(keypair->receiving.is_valid) &&
+		   !wg_birthdate_has_expired(keypair->receiving.birthdate,
+					     REJECT_AFTER_TIME) &&
+		   READ_ONCE(keypair->receiving_counter.counter) <
+			   REJECT_AFTER_MESSAGES))
+		return true;
+	WRITE_ONCE(keypair->receiving.is_valid, false);
+	return false;
+}
+
+/*
+ * Decrypts the message in @skb in place and leaves skb->data at the
+ * plaintext.  The outer headers in front stay valid: the endpoint is read
+ * from them once the packet proved authentic and new.
+ */
+static bool open_message(struct sk_buff *skb, struct scatterlist *sg)
+{
+	struct noise_keypair *keypair = PACKET_CB(skb)->keypair;
+	unsigned int outer = skb->data - skb_network_header(skb);
+	struct sk_buff *last;
+	int nents;
+
+	if (unlikely(!session_may_receive(keypair)))
+		return false;
+	PACKET_CB(skb)->nonce = le64_to_cpu(((struct message_data *)skb->data)->counter);
+
+	/* skb_cow_data() may copy the buffer: the outer headers go along. */
+	skb_push(skb, outer);
+	nents = skb_cow_data(skb, 0, &last);
+	skb_pull(skb, outer + sizeof(struct message_data));
+	if (unlikely(nents < 0 || nents > MAX_SKB_FRAGS + 8))
+		return false;
+
+	sg_init_table(sg, nents);
+	if (skb_to_sgvec(skb, sg, 0, skb->len) <= 0 ||
+	    !chacha20poly1305_decrypt_sg_inplace(sg, skb->len, NULL, 0,
+						 PACKET_CB(skb)->nonce,
+						 keypair->receiving.key))
+		return false;
+	/* The tag is spent. */
+	return !pskb_trim(skb, skb->len - noise_encrypted_len(0));
+}
+
+void wg_rx_decrypt_work(struct work_struct *work)
+{
+	struct scatterlist *sg = wg_crypt_lane_sg(work);
+	struct sk_buff *skb;
+
+	while ((skb = wg_crypt_lane_next(work))) {
+		/* Ours: after the verdict NAPI may free the packet's. */
+		struct wg_peer *peer = wg_peer_get(PACKET_PEER(skb));
+
+		wg_set_verdict(skb, open_message(skb, sg));
+		local_bh_disable();
+		napi_schedule(&peer->napi);
+		local_bh_enable();
+		wg_peer_put(peer);
+		cond_resched();
+	}
+}
+
+/* --- deliver: in order, through the peer's NAPI ---------------------------------- */
+
+/* The inner packet's length by its own header, or 0 when that is not sane. */
+static unsigned int inner_length(struct sk_buff *skb)
+{
+	unsigned int hdr_len, len;
+
+	if (skb->protocol == htons(ETH_P_IPV6)) {
+		if (unlikely(!pskb_may_pull(skb, sizeof(struct ipv6hdr))))
+			return 0;
+		return sizeof(struct ipv6hdr) + ntohs(ipv6_hdr(skb)->payload_len);
+	}
+	if (unlikely(!pskb_may_pull(skb, sizeof(struct iphdr))))
+		return 0;
+	hdr_len = ip_hdr(skb)->ihl * 4;
+	len = ntohs(ip_hdr(skb)->tot_len);
+	return hdr_len >= sizeof(struct iphdr) && len >= hdr_len ? len : 0;
+}
+
+/* The inner packet, authentic and new: into our device's stack. */
+static void deliver(struct wg_peer *peer, struct sk_buff *skb)
+{
+	struct net_device *dev = peer->device->dev;
+	struct wg_peer *allowed;
+	unsigned int len;
+
+	skb->protocol = wg_inner_protocol(skb);
+	len = skb->protocol ? inner_length(skb) : 0;
+	/* Padding follows the packet; its header must not claim more. */
+	if (unlikely(!len || len > skb->len || pskb_trim(skb, len))) {
+		DEV_STATS_INC(dev, rx_errors);
+		DEV_STATS_INC(dev, rx_length_errors);
+		goto drop;
+	}
 	skb_reset_transport_header(skb);
 
 	/* The peer may only speak for the addresses it is allowed. */
-	routed_peer = wg_allowedips_lookup_src(&peer->device->peer_allowedips, skb);
-	wg_peer_put(routed_peer);
-	if (unlikely(routed_peer != peer)) {
+	allowed = wg_allowedips_lookup_src(&peer->device->peer_allowedips, skb);
+	wg_peer_put(allowed);
+	if (unlikely(allowed != peer)) {
 		net_dbg_ratelimited("%s: packet from peer %llu with a source it is not allowed\n",
 				    dev->name, peer->internal_id);
 		DEV_STATS_INC(dev, rx_errors);
 		DEV_STATS_INC(dev, rx_frame_errors);
-		dev_kfree_skb(skb);
-		return;
+		goto drop;
 	}
 
 	skb->dev = dev;
-	/* Authenticated: no checksum can have been damaged in transit. */
+	/* Authenticated end to end: no checksum inside can be damaged. */
 	skb->ip_summed = CHECKSUM_UNNECESSARY;
 	skb->csum_level = ~0;
-	skb->pkt_type = PACKET_HOST;
-	if (skb->protocol == htons(ETH_P_IP))
-		INET_ECN_decapsulate(skb, PACKET_CB(skb)->ds, ip_hdr(skb)->tos);
-	else
-		INET_ECN_decapsulate(skb, PACKET_CB(skb)->ds,
-				     ipv6_get_dsfield(ipv6_hdr(skb)));
-	DEV_STATS_INC(dev, rx_packets);
-	DEV_STATS_ADD(dev, rx_bytes, len);
+	INET_ECN_decapsulate(skb, PACKET_CB(skb)->dsfield,
+			     skb->protocol == htons(ETH_P_IP) ?
+			     ip_hdr(skb)->tos : ipv6_get_dsfield(ipv6_hdr(skb)));
 	napi_gro_receive(&peer->napi, skb);
 	return;
 
-frame_error:
-	DEV_STATS_INC(dev, rx_errors);
-	DEV_STATS_INC(dev, rx_length_errors);
+drop:
 	dev_kfree_skb(skb);
 }
 
-static void keep_key_fresh_on_receive(struct wg_peer *peer,
-				      struct noise_keypair *keypair)
+/*
+ * The initiator renews a session about to become unusable, once, even with
+ * nothing to send: the responder may not, so only it can.
+ */
+static void renew_if_expiring(struct wg_peer *peer, struct noise_keypair *keypair)
 {
-	/*
-	 * The initiator renews a session that is about to become unusable,
-	 * once, even when it has nothing to send: it may be the only one
-	 * that can.
-	 */
-	if (keypair->i_am_the_initiator && !READ_ONCE(peer->sent_lastminute_handshake) &&
-	    wg_birthdate_has_expired(keypair->receiving.birthdate,
-				     REJECT_AFTER_TIME - KEEPALIVE_TIMEOUT - REKEY_TIMEOUT)) {
-		WRITE_ONCE(peer->sent_lastminute_handshake, true);
-		wg_packet_send_queued_handshake_initiation(peer, false);
-	}
+	if (!keypair->i_am_the_initiator || READ_ONCE(peer->sent_lastminute_handshake) ||
+	    !wg_birthdate_has_expired(keypair->receiving.birthdate,
+				      REJECT_AFTER_TIME - KEEPALIVE_TIMEOUT - REKEY_TIMEOUT))
+		return;
+	WRITE_ONCE(peer->sent_lastminute_handshake, true);
+	wg_packet_send_queued_handshake_initiation(peer, false);
 }
 
-/* One packet from the head of the peer's queue; consumes it. */
+/* What an authentic, new message from the peer changes. */
+static void learn_from(struct wg_peer *peer, struct noise_keypair *keypair,
+		       const struct endpoint *endpoint)
+{
+	/* The first message on a new session confirms it for us. */
+	if (wg_noise_received_with_keypair(&peer->keypairs, keypair)) {
+		wg_timers_handshake_complete(peer);
+		wg_packet_send_staged_packets(peer);
+	}
+	renew_if_expiring(peer, keypair);
+	wg_timers_any_authenticated_packet_received(peer);
+	wg_timers_any_authenticated_packet_traversal(peer);
+	wg_socket_set_peer_endpoint(peer, endpoint);
+}
+
+/* The packet at the head of the peer's queue; consumes it and its references. */
 static void receive_in_order(struct wg_peer *peer, struct sk_buff *skb)
 {
 	struct noise_keypair *keypair = PACKET_CB(skb)->keypair;
 	struct endpoint endpoint;
 
-	if (unlikely(atomic_read(&PACKET_CB(skb)->state) != PACKET_STATE_CRYPTED))
+	if (unlikely(!wg_verdict_good(skb)))
 		goto drop;
 	if (unlikely(!wg_noise_counter_validate(&keypair->receiving_counter,
 						PACKET_CB(skb)->nonce))) {
@@ -448,19 +471,19 @@ static void receive_in_order(struct wg_peer *peer, struct sk_buff *skb)
 	if (unlikely(wg_socket_endpoint_from_skb(&endpoint, skb)))
 		goto drop;
 
-	/* Authenticated and new: only now may it change anything. */
-	if (wg_noise_received_with_keypair(&peer->keypairs, keypair)) {
-		wg_timers_handshake_complete(peer);
-		wg_packet_send_staged_packets(peer);
+	learn_from(peer, keypair, &endpoint);
+	count_received(peer, message_data_len(skb->len));
+	if (!skb->len) {
+		net_dbg_ratelimited("%s: received keepalive from peer %llu\n",
+				    peer->device->dev->name, peer->internal_id);
+		dev_kfree_skb(skb);
+	} else {
+		wg_timers_data_received(peer);
+		wg_scrub_for_delivery(skb);
+		deliver(peer, skb);
 	}
-	keep_key_fresh_on_receive(peer, keypair);
-	wg_timers_any_authenticated_packet_received(peer);
-	wg_timers_any_authenticated_packet_traversal(peer);
-	wg_socket_set_peer_endpoint(peer, &endpoint);
-
-	wg_reset_packet(skb, false);
-	deliver_data(peer, skb);
 	wg_noise_keypair_put(keypair, false);
+	/* The packet's; the peer's own list reference outlives NAPI. */
 	wg_peer_put(peer);
 	return;
 
@@ -469,28 +492,22 @@ drop:
 	release_rx_packet(skb);
 }
 
-int wg_packet_rx_poll(struct napi_struct *napi, int budget)
+int wg_rx_napi_poll(struct napi_struct *napi, int budget)
 {
 	struct wg_peer *peer = container_of(napi, struct wg_peer, napi);
 	struct sk_buff *skb;
-	int work_done = 0;
+	int done = 0;
 
-	if (unlikely(budget <= 0))
-		return 0;
-	while (work_done < budget &&
-	       (skb = wg_serial_queue_dequeue_ready(&peer->rx_queue)) != NULL) {
-		/* The packet's own peer reference: take ours before it goes. */
-		wg_peer_get(peer);
+	while (done < budget && (skb = wg_serial_pop_done(&peer->rx_queue))) {
 		receive_in_order(peer, skb);
-		wg_peer_put(peer);
-		++work_done;
+		++done;
 	}
-	if (work_done < budget)
-		napi_complete_done(napi, work_done);
-	return work_done;
+	if (done < budget)
+		napi_complete_done(napi, done);
+	return done;
 }
 
-void wg_packet_purge_rx_queue(struct wg_peer *peer)
+void wg_rx_drop_pending(struct wg_peer *peer)
 {
-	wg_serial_queue_purge(&peer->rx_queue, release_rx_packet);
+	wg_serial_drain(&peer->rx_queue, release_rx_packet);
 }
