@@ -66,10 +66,10 @@ static int wg_stop(struct net_device *dev)
 	mutex_lock(&wg->device_update_lock);
 	list_for_each_entry(peer, &wg->peer_list, peer_list) {
 		wg_packet_purge_staged_packets(peer);
-		wg_timers_stop(peer);
+		wg_timers_halt(peer);
 		wg_noise_handshake_clear(&peer->handshake);
 		wg_noise_keypairs_clear(&peer->keypairs);
-		wg_timers_allow_handshake_now(peer);
+		wg_timers_unthrottle_initiation(peer);
 	}
 	mutex_unlock(&wg->device_update_lock);
 	wg_socket_reinit(wg, NULL, NULL);

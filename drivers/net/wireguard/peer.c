@@ -65,7 +65,7 @@ struct wg_peer *wg_peer_create(struct wg_device *wg,
 	wg_serial_queue_init(&peer->rx_queue);
 	INIT_WORK(&peer->transmit_handshake_work, wg_packet_handshake_send_worker);
 	INIT_WORK(&peer->transmit_packet_work, wg_packet_tx_worker);
-	wg_timers_init(peer);
+	wg_timers_setup(peer);
 	kref_init(&peer->refcount);
 	peer->internal_id = ++wg->peer_id_counter;
 
@@ -106,7 +106,7 @@ static void peer_unlink(struct wg_peer *peer)
  */
 static void peer_shutdown(struct wg_peer *peer)
 {
-	wg_timers_stop(peer);
+	wg_timers_halt(peer);
 	flush_work(&peer->transmit_handshake_work);
 	/* The crypto workers and the transmit work are done with it after. */
 	flush_workqueue(peer->device->packet_crypt_wq);
@@ -118,7 +118,7 @@ static void peer_shutdown(struct wg_peer *peer)
 	wg_packet_purge_staged_packets(peer);
 	netif_napi_del(&peer->napi);
 	/* Timers may have been re-armed by the work flushed above. */
-	wg_timers_stop(peer);
+	wg_timers_halt(peer);
 	wg_peer_put(peer);
 }
 

@@ -133,8 +133,8 @@ static void receive_handshake(struct wg_device *wg, struct sk_buff *skb)
 		wg_socket_set_peer_endpoint_from_skb(peer, skb);
 		if (wg_noise_handshake_begin_session(&peer->handshake,
 						     &peer->keypairs)) {
-			wg_timers_session_derived(peer);
-			wg_timers_handshake_complete(peer);
+			wg_timers_note(peer, WG_TIMER_SESSION_DERIVED);
+			wg_timers_note(peer, WG_TIMER_HANDSHAKE_DONE);
 			/*
 			 * The responder may only use the session once we did:
 			 * confirm it now rather than with the next data.
@@ -144,8 +144,7 @@ static void receive_handshake(struct wg_device *wg, struct sk_buff *skb)
 	}
 
 	WRITE_ONCE(peer->rx_bytes, READ_ONCE(peer->rx_bytes) + skb->len);
-	wg_timers_any_authenticated_packet_received(peer);
-	wg_timers_any_authenticated_packet_traversal(peer);
+	wg_timers_note(peer, WG_TIMER_AUTH_RECEIVED);
 	wg_peer_put(peer);
 }
 
@@ -371,7 +370,7 @@ static void deliver_data(struct wg_peer *peer, struct sk_buff *skb)
 		dev_kfree_skb(skb);
 		return;
 	}
-	wg_timers_data_received(peer);
+	wg_timers_note(peer, WG_TIMER_DATA_RECEIVED);
 
 	skb_reset_network_header(skb);
 	skb->protocol = wg_examine_packet_protocol(skb);
@@ -450,12 +449,11 @@ static void receive_in_order(struct wg_peer *peer, struct sk_buff *skb)
 
 	/* Authenticated and new: only now may it change anything. */
 	if (wg_noise_received_with_keypair(&peer->keypairs, keypair)) {
-		wg_timers_handshake_complete(peer);
+		wg_timers_note(peer, WG_TIMER_HANDSHAKE_DONE);
 		wg_packet_send_staged_packets(peer);
 	}
 	keep_key_fresh_on_receive(peer, keypair);
-	wg_timers_any_authenticated_packet_received(peer);
-	wg_timers_any_authenticated_packet_traversal(peer);
+	wg_timers_note(peer, WG_TIMER_AUTH_RECEIVED);
 	wg_socket_set_peer_endpoint(peer, &endpoint);
 
 	wg_reset_packet(skb, false);

@@ -38,12 +38,11 @@ static void send_handshake_initiation(struct wg_peer *peer)
 	if (!wg_noise_handshake_create_initiation(&packet, &peer->handshake))
 		return;
 	wg_cookie_add_mac_to_packet(&packet, sizeof(packet), peer);
-	wg_timers_any_authenticated_packet_traversal(peer);
-	wg_timers_any_authenticated_packet_sent(peer);
+	wg_timers_note(peer, WG_TIMER_AUTH_SENT);
 	atomic64_set(&peer->last_sent_handshake, ktime_get_coarse_boottime_ns());
 	wg_socket_send_buffer_to_peer(peer, &packet, sizeof(packet),
 				      HANDSHAKE_DSCP);
-	wg_timers_handshake_initiated(peer);
+	wg_timers_note(peer, WG_TIMER_INITIATION_SENT);
 }
 
 void wg_packet_handshake_send_worker(struct work_struct *work)
@@ -59,7 +58,7 @@ void wg_packet_send_queued_handshake_initiation(struct wg_peer *peer,
 						bool is_retry)
 {
 	if (!is_retry)
-		peer->timer_handshake_attempts = 0;
+		wg_timers_note(peer, WG_TIMER_HANDSHAKE_WANTED);
 
 	rcu_read_lock_bh();
 	/* Not again within REKEY_TIMEOUT, and never for a removed peer. */
@@ -89,9 +88,8 @@ void wg_packet_send_handshake_response(struct wg_peer *peer)
 	wg_cookie_add_mac_to_packet(&packet, sizeof(packet), peer);
 	if (!wg_noise_handshake_begin_session(&peer->handshake, &peer->keypairs))
 		return;
-	wg_timers_session_derived(peer);
-	wg_timers_any_authenticated_packet_traversal(peer);
-	wg_timers_any_authenticated_packet_sent(peer);
+	wg_timers_note(peer, WG_TIMER_SESSION_DERIVED);
+	wg_timers_note(peer, WG_TIMER_AUTH_SENT);
 	atomic64_set(&peer->last_sent_handshake, ktime_get_coarse_boottime_ns());
 	wg_socket_send_buffer_to_peer(peer, &packet, sizeof(packet),
 				      HANDSHAKE_DSCP);
@@ -215,15 +213,14 @@ static void send_encrypted(struct wg_peer *peer, struct sk_buff *skb)
 	unsigned int len = skb->len;
 	bool is_keepalive = len == message_data_len(0);
 
-	wg_timers_any_authenticated_packet_traversal(peer);
-	wg_timers_any_authenticated_packet_sent(peer);
+	wg_timers_note(peer, WG_TIMER_AUTH_SENT);
 	if (unlikely(wg_socket_send_skb_to_peer(peer, skb, PACKET_CB(skb)->ds)))
 		return;
 	WRITE_ONCE(peer->tx_bytes, READ_ONCE(peer->tx_bytes) + len);
 	if (likely(!is_keepalive)) {
 		DEV_STATS_INC(peer->device->dev, tx_packets);
 		DEV_STATS_ADD(peer->device->dev, tx_bytes, len);
-		wg_timers_data_sent(peer);
+		wg_timers_note(peer, WG_TIMER_DATA_SENT);
 	}
 }
 
