@@ -106,16 +106,20 @@ static void sim_expect_quiet(struct timers_sim *sim, unsigned long until,
 			 got, sim->in.now - sim->base);
 }
 
+static void sim_expect_eq(struct timers_sim *sim, unsigned long got,
+			  unsigned long expected, const char *what, int line)
+{
+	if (got != expected)
+		sim_fail(sim, line, what, got, expected);
+}
+
 #define T(s) (sim->base + SEC(s))
 #define NOTE(event, at) sim_note(sim, WG_TIMER_##event, at, 0, __LINE__)
 #define NOTE_JITTER(event, at, jitter) \
 	sim_note(sim, WG_TIMER_##event, at, jitter, __LINE__)
 #define EXPECT(actions, at) sim_expect(sim, actions, at, __LINE__)
 #define EXPECT_QUIET(until) sim_expect_quiet(sim, until, __LINE__)
-#define EXPECT_EQ(a, b) do { \
-	if ((a) != (b)) \
-		sim_fail(sim, __LINE__, #a, a, b); \
-} while (0)
+#define EXPECT_EQ(a, b) sim_expect_eq(sim, a, b, #a, __LINE__)
 
 /*
  * An initiation that is never answered: retried every REKEY_TIMEOUT plus
@@ -302,13 +306,8 @@ bool __init wg_timers_selftest(void)
 	/* From zero, and from a minute before jiffies wraps. */
 	const unsigned long bases[] = { 0, -SEC(60) };
 	unsigned int failures = 0, i, j;
-	struct timers_sim *sim;
+	struct timers_sim sim_on_stack = {}, *sim = &sim_on_stack;
 
-	sim = kmalloc(sizeof(*sim), GFP_KERNEL);
-	if (!sim) {
-		pr_err("timers self-tests: out of memory\n");
-		return false;
-	}
 	for (i = 0; i < ARRAY_SIZE(bases); ++i) {
 		for (j = 0; j < ARRAY_SIZE(tests); ++j) {
 			sim->failures = 0;
@@ -317,7 +316,6 @@ bool __init wg_timers_selftest(void)
 			failures += sim->failures;
 		}
 	}
-	kfree(sim);
 	if (failures) {
 		pr_err("timers self-tests: FAIL (%u)\n", failures);
 		return false;
