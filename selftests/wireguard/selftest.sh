@@ -9,7 +9,7 @@ set -u
 
 dmesg -C
 check "debug module loads (its self-tests pass)" load_wireguard
-for t in allowedips counter ratelimiter noise; do
+for t in allowedips counter ratelimiter noise timers; do
 	check "self-test $t reports pass" sh -c "dmesg | grep -q '$t self-tests: pass'"
 done
 dmesg | grep -iE 'self-test|selftest' | sed 's/^/# /'

@@ -196,10 +196,10 @@ static int wg_open(struct net_device *dev)
 static void forget_sessions(struct wg_peer *peer)
 {
 	wg_packet_purge_staged_packets(peer);
-	wg_timers_stop(peer);
+	wg_timers_halt(peer);
 	wg_noise_handshake_clear(&peer->handshake);
 	wg_noise_keypairs_clear(&peer->keypairs);
-	wg_timers_allow_handshake_now(peer);
+	wg_timers_unthrottle_initiation(peer);
 }
 
 static int wg_stop(struct net_device *dev)

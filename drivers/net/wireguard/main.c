@@ -15,6 +15,7 @@
 #include "noise.h"
 #include "peer.h"
 #include "ratelimiter.h"
+#include "timers.h"
 #include "version.h"
 
 /*
@@ -36,7 +37,8 @@ static int __init wg_selftests(void)
 {
 #ifdef CONFIG_WIREGUARD_DEBUG
 	if (!wg_allowedips_selftest() || !wg_noise_counter_selftest() ||
-	    !wg_ratelimiter_selftest() || !wg_noise_handshake_selftest())
+	    !wg_ratelimiter_selftest() || !wg_noise_handshake_selftest() ||
+	    !wg_timers_selftest())
 		return -ENOTRECOVERABLE;
 #endif
 	return 0;

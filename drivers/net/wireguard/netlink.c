@@ -784,7 +784,7 @@ static void set_private_key(struct wg_device *wg, const u8 *private_key)
 		wg_noise_precompute_static_static(peer);
 		wg_noise_expire_current_peer_keypairs(peer);
 		wg_noise_handshake_clear(&peer->handshake);
-		wg_timers_allow_handshake_now(peer);
+		wg_timers_unthrottle_initiation(peer);
 		if (!skb_queue_empty_lockless(&peer->staged_packet_queue))
 			wg_packet_send_queued_handshake_initiation(peer, false);
 	}

@@ -55,7 +55,7 @@ struct wg_peer *wg_peer_create(struct wg_device *wg,
 	wg_serial_init(&peer->rx_queue);
 	INIT_WORK(&peer->transmit_handshake_work, wg_tx_initiation_work);
 	INIT_WORK(&peer->transmit_packet_work, wg_tx_serial_work);
-	wg_timers_init(peer);
+	wg_timers_setup(peer);
 	kref_init(&peer->refcount);
 	peer->internal_id = ++wg->peer_id_counter;
 
@@ -97,7 +97,7 @@ static void peer_unlink(struct wg_peer *peer)
  */
 static void peer_stop_sources(struct wg_peer *peer)
 {
-	wg_timers_stop(peer);
+	wg_timers_halt(peer);
 	flush_work(&peer->transmit_handshake_work);
 }
 
@@ -114,7 +114,7 @@ static void peer_finish(struct wg_peer *peer)
 	wg_packet_purge_staged_packets(peer);
 	netif_napi_del(&peer->napi);
 	/* Timers may have been re-armed by the work flushed above. */
-	wg_timers_stop(peer);
+	wg_timers_halt(peer);
 	wg_peer_put(peer);
 }
 

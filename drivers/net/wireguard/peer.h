@@ -20,6 +20,7 @@
 #include "cookie.h"
 #include "noise.h"
 #include "queueing.h"
+#include "timers.h"
 
 struct wg_device;
 
@@ -69,15 +70,9 @@ struct wg_peer {
 	struct work_struct transmit_packet_work;
 	struct napi_struct napi;
 
-	/* timers.c */
-	struct timer_list timer_retransmit_handshake;
-	struct timer_list timer_send_keepalive;
-	struct timer_list timer_new_handshake;
-	struct timer_list timer_zero_key_material;
-	struct timer_list timer_persistent_keepalive;
-	struct work_struct clear_peer_work;
-	unsigned int timer_handshake_attempts;
-	bool timer_need_another_keepalive;
+	/* timers.c: every protocol deadline, on one kernel timer */
+	struct wg_peer_timers timers;
+	/* Read and set lockless by the packet path, beside the deadlines. */
 	bool sent_lastminute_handshake;
 	atomic64_t last_sent_handshake;		/* ktime_get_coarse_boottime_ns */
 

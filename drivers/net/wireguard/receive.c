@@ -232,8 +232,8 @@ static struct wg_peer *accept_response(struct wg_device *wg,
 		return NULL;
 	wg_socket_set_peer_endpoint_from_skb(peer, skb);
 	if (wg_noise_handshake_begin_session(&peer->handshake, &peer->keypairs)) {
-		wg_timers_session_derived(peer);
-		wg_timers_handshake_complete(peer);
+		wg_timers_note(peer, WG_TIMER_SESSION_DERIVED);
+		wg_timers_note(peer, WG_TIMER_HANDSHAKE_DONE);
 		/*
 		 * The responder may use the session only once it has heard
 		 * from us on it: tell it now, not with the next data.
@@ -281,8 +281,7 @@ static void receive_handshake(struct wg_device *wg, struct sk_buff *skb)
 		return;
 	}
 	count_received(peer, skb->len);
-	wg_timers_any_authenticated_packet_received(peer);
-	wg_timers_any_authenticated_packet_traversal(peer);
+	wg_timers_note(peer, WG_TIMER_AUTH_RECEIVED);
 	wg_peer_put(peer);
 }
 
@@ -445,12 +444,11 @@ static void learn_from(struct wg_peer *peer, struct noise_keypair *keypair,
 {
 	/* The first message on a new session confirms it for us. */
 	if (wg_noise_received_with_keypair(&peer->keypairs, keypair)) {
-		wg_timers_handshake_complete(peer);
+		wg_timers_note(peer, WG_TIMER_HANDSHAKE_DONE);
 		wg_packet_send_staged_packets(peer);
 	}
 	renew_if_expiring(peer, keypair);
-	wg_timers_any_authenticated_packet_received(peer);
-	wg_timers_any_authenticated_packet_traversal(peer);
+	wg_timers_note(peer, WG_TIMER_AUTH_RECEIVED);
 	wg_socket_set_peer_endpoint(peer, endpoint);
 }
 
@@ -478,7 +476,7 @@ static void receive_in_order(struct wg_peer *peer, struct sk_buff *skb)
 				    peer->device->dev->name, peer->internal_id);
 		dev_kfree_skb(skb);
 	} else {
-		wg_timers_data_received(peer);
+		wg_timers_note(peer, WG_TIMER_DATA_RECEIVED);
 		wg_scrub_for_delivery(skb);
 		deliver(peer, skb);
 	}

@@ -51,8 +51,7 @@ static bool initiation_allowed(struct wg_peer *peer)
 static void send_handshake_message(struct wg_peer *peer, void *msg, size_t len)
 {
 	wg_cookie_add_mac_to_packet(msg, len, peer);
-	wg_timers_any_authenticated_packet_traversal(peer);
-	wg_timers_any_authenticated_packet_sent(peer);
+	wg_timers_note(peer, WG_TIMER_AUTH_SENT);
 	atomic64_set(&peer->last_sent_handshake, ktime_get_coarse_boottime_ns());
 	if (!wg_socket_send_buffer_to_peer(peer, msg, len, HANDSHAKE_DSCP))
 		count_sent(peer, len);
@@ -76,7 +75,7 @@ void wg_tx_initiation_work(struct work_struct *work)
 			 * response may be in before the send returns, and its
 			 * cancel must find the timer armed.
 			 */
-			wg_timers_handshake_initiated(peer);
+			wg_timers_note(peer, WG_TIMER_INITIATION_SENT);
 			send_handshake_message(peer, &msg, sizeof(msg));
 		}
 	}
@@ -88,7 +87,7 @@ void wg_packet_send_queued_handshake_initiation(struct wg_peer *peer,
 						bool is_retry)
 {
 	if (!is_retry)
-		peer->timer_handshake_attempts = 0;
+		wg_timers_note(peer, WG_TIMER_HANDSHAKE_WANTED);
 	if (!initiation_allowed(peer))
 		return;
 
@@ -112,7 +111,7 @@ void wg_tx_handshake_response(struct wg_peer *peer)
 	if (!wg_noise_handshake_create_response(&msg, &peer->handshake) ||
 	    !wg_noise_handshake_begin_session(&peer->handshake, &peer->keypairs))
 		return;
-	wg_timers_session_derived(peer);
+	wg_timers_note(peer, WG_TIMER_SESSION_DERIVED);
 	send_handshake_message(peer, &msg, sizeof(msg));
 }
 
@@ -351,15 +350,14 @@ static void transmit(struct wg_peer *peer, struct sk_buff *skb)
 {
 	unsigned int len = skb->len;
 
-	wg_timers_any_authenticated_packet_traversal(peer);
-	wg_timers_any_authenticated_packet_sent(peer);
+	wg_timers_note(peer, WG_TIMER_AUTH_SENT);
 	/*
 	 * Before the socket, not after: the send may run softirqs in which the
 	 * answer already arrives, and "data sent" after "data received" would
 	 * leave the new-handshake timer armed with nothing to cancel it.
 	 */
 	if (likely(len != message_data_len(0)))
-		wg_timers_data_sent(peer);
+		wg_timers_note(peer, WG_TIMER_DATA_SENT);
 	/*
 	 * The inner packet fit our MTU; the outer one may still not fit the
 	 * path, and is fragmented then (IPv6 has no DF bit to clear, and
