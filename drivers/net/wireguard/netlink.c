@@ -870,32 +870,30 @@ out:
 	return ret;
 }
 
-static const struct genl_ops genl_ops[] = {
-	{
-		.cmd = WG_CMD_GET_DEVICE,
-		.start = get_device_start,
-		.dumpit = get_device_dump,
-		.done = get_device_done,
-		.validate = GENL_DONT_VALIDATE_STRICT | GENL_DONT_VALIDATE_DUMP_STRICT,
-		.flags = GENL_UNS_ADMIN_PERM,
-	}, {
-		.cmd = WG_CMD_SET_DEVICE,
-		.doit = set_device,
-		.validate = GENL_DONT_VALIDATE_STRICT | GENL_DONT_VALIDATE_DUMP_STRICT,
-		.flags = GENL_UNS_ADMIN_PERM,
-	}
+/*
+ * Both commands of v1 need CAP_NET_ADMIN in the user namespace owning the
+ * socket's network namespace, and keep v1's liberal parsing: attributes of
+ * unknown types are ignored (see Documentation/wireguard-netlink.rst).
+ */
+#define WG_V1_COMMAND(command)						\
+	.cmd = (command),						\
+	.flags = GENL_UNS_ADMIN_PERM,					\
+	.validate = GENL_DONT_VALIDATE_STRICT | GENL_DONT_VALIDATE_DUMP_STRICT
+
+static const struct genl_ops wg_commands[] = {
+	{ WG_V1_COMMAND(WG_CMD_SET_DEVICE), .doit = set_device },
+	{ WG_V1_COMMAND(WG_CMD_GET_DEVICE), .start = get_device_start,
+	  .dumpit = get_device_dump, .done = get_device_done },
 };
 
 static struct genl_family genl_family __ro_after_init = {
-	.ops = genl_ops,
-	.n_ops = ARRAY_SIZE(genl_ops),
+	.name = WG_GENL_NAME, .version = WG_GENL_VERSION,
+	.module = THIS_MODULE, .netnsok = true,
+	/* One policy for both commands, at the top level of each. */
+	.policy = device_policy, .maxattr = WGDEVICE_A_MAX,
+	.ops = wg_commands, .n_ops = ARRAY_SIZE(wg_commands),
+	/* New commands, should there be any, get strict validation. */
 	.resv_start_op = WG_CMD_SET_DEVICE + 1,
-	.name = WG_GENL_NAME,
-	.version = WG_GENL_VERSION,
-	.maxattr = WGDEVICE_A_MAX,
-	.module = THIS_MODULE,
-	.policy = device_policy,
-	.netnsok = true,
 };
 
 int __init wg_genetlink_init(void)
