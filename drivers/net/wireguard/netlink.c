@@ -464,7 +464,7 @@ static int check_peer(struct wg_device *wg, struct nlattr *attr,
 	if (attrs[WGPEER_A_FLAGS])
 		flags = nla_get_u32(attrs[WGPEER_A_FLAGS]);
 	if (attrs[WGPEER_A_PROTOCOL_VERSION] &&
-	    nla_get_u32(attrs[WGPEER_A_PROTOCOL_VERSION]) > 1) {
+	    nla_get_u32(attrs[WGPEER_A_PROTOCOL_VERSION]) != 1) {
 		NL_SET_ERR_MSG_ATTR(extack, attrs[WGPEER_A_PROTOCOL_VERSION],
 				    "only protocol version 1 exists");
 		return -EPROTONOSUPPORT;
