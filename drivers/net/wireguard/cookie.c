@@ -250,10 +250,8 @@ void wg_cookie_message_consume(struct message_handshake_cookie *src,
 	struct wg_peer *peer;
 	u8 plain[COOKIE_LEN];
 
-	if (!wg_index_hashtable_lookup(wg->index_hashtable,
-				       INDEX_HASHTABLE_HANDSHAKE |
-				       INDEX_HASHTABLE_KEYPAIR,
-				       src->receiver_index, &peer))
+	if (!wg_index_find(wg->directory, src->receiver_index,
+			   WG_INDEX_HANDSHAKE | WG_INDEX_SESSION, &peer))
 		return;
 	cookie = &peer->latest_cookie;
 

@@ -237,10 +237,9 @@ static int wg_init(struct net_device *dev)
 	ret = wg_ratelimiter_init();
 	if (ret)
 		return ret;
-	wg->peer_hashtable = wg_pubkey_hashtable_alloc();
-	wg->index_hashtable = wg_index_hashtable_alloc();
+	wg->directory = wg_directory_create();
 	ret = -ENOMEM;
-	if (!wg->peer_hashtable || !wg->index_hashtable)
+	if (!wg->directory)
 		goto err;
 	ret = wg_alloc_queues(wg);
 	if (ret)
@@ -251,8 +250,8 @@ static int wg_init(struct net_device *dev)
 
 err:
 	wg_free_queues(wg);
-	wg_index_hashtable_free(wg->index_hashtable);
-	wg_pubkey_hashtable_free(wg->peer_hashtable);
+	wg_directory_destroy(wg->directory);
+	wg->directory = NULL;
 	wg_ratelimiter_uninit();
 	return ret;
 }
@@ -273,10 +272,8 @@ static void wg_uninit(struct net_device *dev)
 	/* Lookups that started before the peers went are done by now. */
 	synchronize_net();
 	wg_free_queues(wg);
-	wg_index_hashtable_free(wg->index_hashtable);
-	wg_pubkey_hashtable_free(wg->peer_hashtable);
-	wg->index_hashtable = NULL;
-	wg->peer_hashtable = NULL;
+	wg_directory_destroy(wg->directory);
+	wg->directory = NULL;
 	memzero_explicit(&wg->cookie_checker, sizeof(wg->cookie_checker));
 	wg_ratelimiter_uninit();
 }

@@ -57,8 +57,8 @@ struct wg_device {
 	struct list_head peer_list;
 	unsigned int num_peers;
 	u64 peer_id_counter;
-	struct pubkey_hashtable *peer_hashtable;
-	struct index_hashtable *index_hashtable;
+	/* Peers by public key, sessions and handshakes by index. */
+	struct wg_directory *directory;
 	struct allowedips peer_allowedips;
 
 	/* The namespace the device was created in; its sockets live there. */

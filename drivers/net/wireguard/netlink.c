@@ -482,8 +482,8 @@ static int check_peer(struct wg_device *wg, struct nlattr *attr,
 		}
 	}
 	if (!(flags & (WGPEER_F_REMOVE_ME | WGPEER_F_UPDATE_ONLY))) {
-		peer = wg_pubkey_hashtable_lookup(wg->peer_hashtable,
-						  nla_data(attrs[WGPEER_A_PUBLIC_KEY]));
+		peer = wg_directory_find_peer(wg->directory,
+					      nla_data(attrs[WGPEER_A_PUBLIC_KEY]));
 		if (!peer)
 			++*new_peers;
 		wg_peer_put(peer);
@@ -617,7 +617,7 @@ static struct wg_peer *find_or_create_peer(struct wg_device *wg,
 	bool is_self;
 
 	*created = false;
-	peer = wg_pubkey_hashtable_lookup(wg->peer_hashtable, public_key);
+	peer = wg_directory_find_peer(wg->directory, public_key);
 	if (peer || (flags & (WGPEER_F_REMOVE_ME | WGPEER_F_UPDATE_ONLY)))
 		return peer;
 
@@ -776,8 +776,7 @@ static void set_private_key(struct wg_device *wg, const u8 *private_key)
 	/* A peer that now has our own key is of no use: remove it. */
 	down_read(&identity->lock);
 	peer = identity->has_identity ?
-	       wg_pubkey_hashtable_lookup(wg->peer_hashtable,
-					  identity->static_public) : NULL;
+	       wg_directory_find_peer(wg->directory, identity->static_public) : NULL;
 	up_read(&identity->lock);
 	if (peer) {
 		wg_peer_remove(peer);

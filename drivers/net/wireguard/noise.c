@@ -280,9 +280,9 @@ void wg_noise_static_identity_clear(struct noise_static_identity *identity)
 
 /* A peer's handshake state. */
 
-static struct index_hashtable *handshake_index_table(struct noise_handshake *handshake)
+static struct wg_directory *handshake_index_table(struct noise_handshake *handshake)
 {
-	return handshake->entry.peer->device->index_hashtable;
+	return handshake->entry.peer->device->directory;
 }
 
 /* Under the handshake's write lock and the identity's lock. */
@@ -307,8 +307,7 @@ void wg_noise_handshake_init(struct noise_handshake *handshake,
 {
 	memset(handshake, 0, sizeof(*handshake));
 	init_rwsem(&handshake->lock);
-	INIT_HLIST_NODE(&handshake->entry.index_hash);
-	handshake->entry.type = INDEX_HASHTABLE_HANDSHAKE;
+	handshake->entry.kind = WG_INDEX_HANDSHAKE;
 	handshake->entry.peer = peer;
 	handshake->static_identity = static_identity;
 	handshake->state = HANDSHAKE_ZEROED;
@@ -341,7 +340,7 @@ static void handshake_zero(struct noise_handshake *handshake)
 void wg_noise_handshake_clear(struct noise_handshake *handshake)
 {
 	down_write(&handshake->lock);
-	wg_index_hashtable_remove(handshake_index_table(handshake),
+	wg_index_release(handshake_index_table(handshake),
 				  &handshake->entry);
 	handshake_zero(handshake);
 	up_write(&handshake->lock);
@@ -383,7 +382,7 @@ void wg_noise_keypairs_init(struct noise_keypairs *keypairs)
 
 static void keypair_unhash(struct noise_keypair *keypair)
 {
-	wg_index_hashtable_remove(keypair->entry.peer->device->index_hashtable,
+	wg_index_release(keypair->entry.peer->device->directory,
 				  &keypair->entry);
 }
 
@@ -402,7 +401,7 @@ static void keypair_release(struct kref *kref)
 	 * Normally wg_noise_keypairs_clear() or a replacement unhashed it
 	 * already (with the peer alive); only then may the peer be gone.
 	 */
-	if (!hlist_unhashed_lockless(&keypair->entry.index_hash))
+	if (READ_ONCE(keypair->entry.listed))
 		keypair_unhash(keypair);
 	call_rcu(&keypair->rcu, keypair_free_rcu);
 }
@@ -602,8 +601,9 @@ bool wg_noise_handshake_create_initiation(struct message_handshake_initiation *d
 			 NOISE_TIMESTAMP_LEN, key, handshake->hash);
 
 	/* A new index: answers to an earlier initiation no longer match. */
-	dst->sender_index = wg_index_hashtable_insert(handshake_index_table(handshake),
-						      &handshake->entry);
+	if (wg_index_assign(handshake_index_table(handshake), &handshake->entry))
+		goto out;
+	dst->sender_index = handshake->entry.id;
 	handshake->state = HANDSHAKE_CREATED_INITIATION;
 	ok = true;
 
@@ -712,8 +712,7 @@ struct wg_peer *wg_noise_handshake_consume_initiation(struct message_handshake_i
 	    !initiation_open_static(src, identity, s))
 		goto out;
 
-	peer = wg_pubkey_hashtable_lookup(wg->peer_hashtable,
-					  s->initiator_static);
+	peer = wg_directory_find_peer(wg->directory, s->initiator_static);
 	if (!peer)
 		goto out;
 	if (!initiation_open_timestamp(src, &peer->handshake, s) ||
@@ -763,8 +762,9 @@ bool wg_noise_handshake_create_response(struct message_handshake_response *dst,
 		handshake->preshared_key);
 	encrypt_and_hash(dst->encrypted_nothing, NULL, 0, key, handshake->hash);
 
-	dst->sender_index = wg_index_hashtable_insert(handshake_index_table(handshake),
-						      &handshake->entry);
+	if (wg_index_assign(handshake_index_table(handshake), &handshake->entry))
+		goto out;
+	dst->sender_index = handshake->entry.id;
 	handshake->state = HANDSHAKE_CREATED_RESPONSE;
 	ok = true;
 out:
@@ -835,7 +835,7 @@ static bool response_accept(struct message_handshake_response *src,
 
 	down_write(&handshake->lock);
 	if (handshake->state != HANDSHAKE_CREATED_INITIATION ||
-	    handshake->entry.index != src->receiver_index ||
+	    handshake->entry.id != src->receiver_index ||
 	    crypto_memneq(handshake->ephemeral_private, s->ephemeral_private,
 			  NOISE_PUBLIC_KEY_LEN))
 		goto out;
@@ -855,7 +855,7 @@ struct wg_peer *wg_noise_handshake_consume_response(struct message_handshake_res
 						    struct wg_device *wg)
 {
 	struct noise_static_identity *identity = &wg->static_identity;
-	struct index_hashtable_entry *entry;
+	struct wg_index *entry;
 	struct noise_handshake *handshake;
 	struct response_secrets *s;
 	struct wg_peer *peer = NULL;
@@ -867,9 +867,8 @@ struct wg_peer *wg_noise_handshake_consume_response(struct message_handshake_res
 	down_read(&identity->lock);
 	if (!identity->has_identity)
 		goto out;
-	entry = wg_index_hashtable_lookup(wg->index_hashtable,
-					  INDEX_HASHTABLE_HANDSHAKE,
-					  src->receiver_index, &peer);
+	entry = wg_index_find(wg->directory, src->receiver_index,
+			      WG_INDEX_HANDSHAKE, &peer);
 	if (!entry)
 		goto out;
 	handshake = container_of(entry, struct noise_handshake, entry);
@@ -913,8 +912,7 @@ static struct noise_keypair *keypair_alloc(struct wg_peer *peer)
 
 	if (!keypair)
 		return NULL;
-	INIT_HLIST_NODE(&keypair->entry.index_hash);
-	keypair->entry.type = INDEX_HASHTABLE_KEYPAIR;
+	keypair->entry.kind = WG_INDEX_SESSION;
 	keypair->entry.peer = peer;
 	spin_lock_init(&keypair->receiving_counter.lock);
 	kref_init(&keypair->refcount);
@@ -943,7 +941,7 @@ bool wg_noise_handshake_begin_session(struct noise_handshake *handshake,
 	derive_session_keys(keypair, handshake->chaining_key);
 
 	/* The session answers to the index the handshake announced. */
-	if (!wg_index_hashtable_replace(handshake_index_table(handshake),
+	if (!wg_index_transfer(handshake_index_table(handshake),
 					&handshake->entry, &keypair->entry))
 		goto out;
 	handshake_zero(handshake);

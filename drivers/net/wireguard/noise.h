@@ -44,7 +44,7 @@ struct noise_symmetric_key {
 
 /* One session: the keys of both directions and their counters. */
 struct noise_keypair {
-	struct index_hashtable_entry entry;	/* our index, for receivers */
+	struct wg_index entry;	/* our index, for receivers */
 	struct noise_symmetric_key sending;
 	atomic64_t sending_counter;
 	struct noise_symmetric_key receiving;
@@ -79,7 +79,7 @@ enum noise_handshake_state {
 
 /* The handshake state of one peer, under its lock. */
 struct noise_handshake {
-	struct index_hashtable_entry entry;	/* our sender index */
+	struct wg_index entry;	/* our sender index */
 	enum noise_handshake_state state;
 	u64 last_initiation_consumption;	/* ktime_get_coarse_boottime_ns */
 

@@ -247,14 +247,13 @@ static void release_rx_packet(struct sk_buff *skb)
 static void consume_data(struct wg_device *wg, struct sk_buff *skb)
 {
 	__le32 idx = ((struct message_data *)skb->data)->key_idx;
-	struct index_hashtable_entry *entry;
+	struct wg_index *entry;
 	struct noise_keypair *keypair;
 	struct wg_peer *peer = NULL;
 	int cpu;
 
 	rcu_read_lock_bh();
-	entry = wg_index_hashtable_lookup(wg->index_hashtable,
-					  INDEX_HASHTABLE_KEYPAIR, idx, &peer);
+	entry = wg_index_find(wg->directory, idx, WG_INDEX_SESSION, &peer);
 	keypair = entry ? wg_noise_keypair_get(container_of(entry,
 							    struct noise_keypair,
 							    entry)) : NULL;

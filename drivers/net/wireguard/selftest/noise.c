@@ -45,10 +45,9 @@ static bool __init st_side_init(struct st_side *side,
 	wg_noise_static_identity_init(&wg->static_identity);
 	wg_noise_set_static_identity_private_key(&wg->static_identity,
 						 side->private_key);
-	wg->peer_hashtable = wg_pubkey_hashtable_alloc();
-	wg->index_hashtable = wg_index_hashtable_alloc();
+	wg->directory = wg_directory_create();
 	peer = kzalloc(sizeof(*peer), GFP_KERNEL);
-	if (!wg->peer_hashtable || !wg->index_hashtable || !peer) {
+	if (!wg->directory || !peer) {
 		kfree(peer);
 		return false;
 	}
@@ -60,7 +59,10 @@ static bool __init st_side_init(struct st_side *side,
 	wg_noise_handshake_init(&peer->handshake, &wg->static_identity,
 				peer_public, psk, peer);
 	wg_noise_keypairs_init(&peer->keypairs);
-	wg_pubkey_hashtable_add(wg->peer_hashtable, peer);
+	if (wg_directory_add_peer(wg->directory, peer)) {
+		kfree(peer);
+		return false;
+	}
 	side->peer = peer;
 	return true;
 }
@@ -72,7 +74,7 @@ static void __init st_side_clear(struct st_side *side)
 		return;
 	wg_noise_handshake_clear(&side->peer->handshake);
 	wg_noise_keypairs_clear(&side->peer->keypairs);
-	wg_pubkey_hashtable_remove(side->wg->peer_hashtable, side->peer);
+	wg_directory_remove_peer(side->wg->directory, side->peer);
 }
 
 /* After an RCU barrier: nobody looks at any of it any more. */
@@ -82,10 +84,7 @@ static void __init st_side_free(struct st_side *side)
 		return;
 	kfree(side->peer);
 	wg_noise_static_identity_clear(&side->wg->static_identity);
-	if (side->wg->index_hashtable)
-		wg_index_hashtable_free(side->wg->index_hashtable);
-	if (side->wg->peer_hashtable)
-		wg_pubkey_hashtable_free(side->wg->peer_hashtable);
+	wg_directory_destroy(side->wg->directory);
 	kfree(side->wg);
 	memzero_explicit(side->private_key, NOISE_PUBLIC_KEY_LEN);
 }
@@ -168,23 +167,23 @@ static bool __init st_sessions_match(struct noise_keypair *initiator,
 		return false;
 	if (!ST_OK(initiator->sending.is_valid && responder->sending.is_valid))
 		return false;
-	if (!ST_OK(initiator->remote_index == responder->entry.index))
+	if (!ST_OK(initiator->remote_index == responder->entry.id))
 		return false;
-	if (!ST_OK(responder->remote_index == initiator->entry.index))
+	if (!ST_OK(responder->remote_index == initiator->entry.id))
 		return false;
 
 	/* The responder's index table finds its session, and only as one. */
-	if (!ST_OK(wg_index_hashtable_lookup(responder->entry.peer->device->index_hashtable,
-					     INDEX_HASHTABLE_KEYPAIR,
-					     initiator->remote_index, &peer) ==
+	if (!ST_OK(wg_index_find(responder->entry.peer->device->directory,
+				 initiator->remote_index, WG_INDEX_SESSION,
+				 &peer) ==
 		   &responder->entry))
 		return false;
 	if (!ST_OK(peer == responder->entry.peer))
 		return false;
 	wg_peer_put(peer);
-	if (!ST_OK(!wg_index_hashtable_lookup(responder->entry.peer->device->index_hashtable,
-					      INDEX_HASHTABLE_HANDSHAKE,
-					      initiator->remote_index, &peer)))
+	if (!ST_OK(!wg_index_find(responder->entry.peer->device->directory,
+				  initiator->remote_index, WG_INDEX_HANDSHAKE,
+				  &peer)))
 		return false;
 
 	/* And a packet sealed by one opens with the other. */
