@@ -244,7 +244,7 @@ static int wg_init(struct net_device *dev)
 	ret = wg_alloc_queues(wg);
 	if (ret)
 		goto err;
-	wg_cookie_checker_init(&wg->cookie_checker, wg);
+	wg_cookie_mint_init(&wg->cookie_mint);
 	list_add(&wg->device_list, &device_list);
 	return 0;
 
@@ -274,7 +274,7 @@ static void wg_uninit(struct net_device *dev)
 	wg_free_queues(wg);
 	wg_directory_destroy(wg->directory);
 	wg->directory = NULL;
-	memzero_explicit(&wg->cookie_checker, sizeof(wg->cookie_checker));
+	memzero_explicit(&wg->cookie_mint, sizeof(wg->cookie_mint));
 	wg_ratelimiter_uninit();
 }
 

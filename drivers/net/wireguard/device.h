@@ -41,7 +41,7 @@ struct wg_device {
 	struct workqueue_struct *handshake_receive_wq;
 	struct workqueue_struct *handshake_send_wq;
 
-	struct cookie_checker cookie_checker;
+	struct wg_cookie_mint cookie_mint;
 
 	/*
 	 * The one lock for configuration writers: peers, keys, ports and the

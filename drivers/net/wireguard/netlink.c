@@ -758,7 +758,6 @@ static void set_private_key(struct wg_device *wg, const u8 *private_key)
 		return;
 
 	wg_noise_set_static_identity_private_key(identity, private_key);
-	wg_cookie_checker_precompute_device_keys(&wg->cookie_checker);
 	/*
 	 * Sessions made with the old key cannot be trusted to the new one,
 	 * and a handshake begun with it will never be answered: let the next

@@ -266,6 +266,7 @@ void wg_noise_set_static_identity_private_key(struct noise_static_identity *iden
 		memzero_explicit(identity->static_private, NOISE_PUBLIC_KEY_LEN);
 		memset(identity->static_public, 0, NOISE_PUBLIC_KEY_LEN);
 	}
+	wg_cookie_keys_derive(&identity->cookie_keys, identity->static_public);
 	up_write(&identity->lock);
 }
 

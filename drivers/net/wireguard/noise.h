@@ -15,6 +15,7 @@
 #include <linux/spinlock.h>
 #include <linux/types.h>
 
+#include "cookie.h"
 #include "messages.h"
 #include "peerlookup.h"
 
@@ -27,6 +28,7 @@ struct noise_static_identity {
 	u8 static_private[NOISE_PUBLIC_KEY_LEN];
 	struct rw_semaphore lock;
 	bool has_identity;
+	struct wg_cookie_keys cookie_keys;	/* of static_public */
 };
 
 /* A sliding window over the receive counters of one session. */

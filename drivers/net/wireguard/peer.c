@@ -57,8 +57,7 @@ struct wg_peer *wg_peer_create(struct wg_device *wg,
 	wg_noise_handshake_init(&peer->handshake, &wg->static_identity,
 				public_key, preshared_key, peer);
 	wg_noise_keypairs_init(&peer->keypairs);
-	wg_cookie_init(&peer->latest_cookie);
-	wg_cookie_checker_precompute_peer_keys(peer);
+	wg_peer_cookie_init(&peer->cookie, public_key);
 	rwlock_init(&peer->endpoint_lock);
 	INIT_LIST_HEAD(&peer->allowedips_list);
 	skb_queue_head_init(&peer->staged_packet_queue);
@@ -180,7 +179,7 @@ static void peer_free_rcu(struct rcu_head *rcu)
 	dst_cache_destroy(&peer->endpoint_cache);
 	/* Keys are secrets: do not leave them in freed memory. */
 	memzero_explicit(&peer->handshake, sizeof(peer->handshake));
-	memzero_explicit(&peer->latest_cookie, sizeof(peer->latest_cookie));
+	memzero_explicit(&peer->cookie, sizeof(peer->cookie));
 	kmem_cache_free(peer_cache, peer);
 }
 

@@ -55,7 +55,7 @@ struct wg_peer {
 
 	struct noise_handshake handshake;
 	struct noise_keypairs keypairs;
-	struct cookie latest_cookie;
+	struct wg_peer_cookie cookie;
 
 	/* Learnt from authenticated packets (roaming), or configured. */
 	rwlock_t endpoint_lock;

@@ -73,27 +73,25 @@ static bool handshakes_under_load(struct wg_device *wg)
 static void receive_handshake(struct wg_device *wg, struct sk_buff *skb)
 {
 	enum message_type type = message_type_of(skb);
-	enum cookie_mac_state mac_state;
 	struct wg_peer *peer = NULL;
 	bool needs_cookie, under_load;
 
 	if (type == MESSAGE_HANDSHAKE_COOKIE) {
 		net_dbg_ratelimited("%s: receiving cookie response\n",
 				    wg->dev->name);
-		wg_cookie_message_consume((struct message_handshake_cookie *)skb->data,
-					  wg);
+		wg_cookie_reply_take(wg, (void *)skb->data);
 		return;
 	}
 
 	under_load = handshakes_under_load(wg);
-	mac_state = wg_cookie_validate_packet(&wg->cookie_checker, skb,
-					      under_load);
-	if ((under_load && mac_state == VALID_MAC_WITH_COOKIE) ||
-	    (!under_load && mac_state == VALID_MAC_BUT_NO_COOKIE)) {
+	switch (wg_cookie_check(wg, skb, under_load)) {
+	case WG_MACS_ACCEPT:
 		needs_cookie = false;
-	} else if (under_load && mac_state == VALID_MAC_BUT_NO_COOKIE) {
+		break;
+	case WG_MACS_NEED_COOKIE:
 		needs_cookie = true;
-	} else {
+		break;
+	default:
 		net_dbg_ratelimited("%s: invalid MAC on handshake message\n",
 				    wg->dev->name);
 		DEV_STATS_INC(wg->dev, rx_errors);

@@ -37,7 +37,7 @@ static void send_handshake_initiation(struct wg_peer *peer)
 
 	if (!wg_noise_handshake_create_initiation(&packet, &peer->handshake))
 		return;
-	wg_cookie_add_mac_to_packet(&packet, sizeof(packet), peer);
+	wg_cookie_stamp(&peer->cookie, &packet, sizeof(packet));
 	wg_timers_any_authenticated_packet_traversal(peer);
 	wg_timers_any_authenticated_packet_sent(peer);
 	atomic64_set(&peer->last_sent_handshake, ktime_get_coarse_boottime_ns());
@@ -86,7 +86,7 @@ void wg_packet_send_handshake_response(struct wg_peer *peer)
 
 	if (!wg_noise_handshake_create_response(&packet, &peer->handshake))
 		return;
-	wg_cookie_add_mac_to_packet(&packet, sizeof(packet), peer);
+	wg_cookie_stamp(&peer->cookie, &packet, sizeof(packet));
 	if (!wg_noise_handshake_begin_session(&peer->handshake, &peer->keypairs))
 		return;
 	wg_timers_session_derived(peer);
@@ -104,8 +104,7 @@ void wg_packet_send_handshake_cookie(struct wg_device *wg,
 	struct message_handshake_cookie packet;
 
 	net_dbg_ratelimited("%s: sending cookie reply\n", wg->dev->name);
-	wg_cookie_message_create(&packet, initiating_skb, sender_index,
-				 &wg->cookie_checker);
+	wg_cookie_reply_build(wg, &packet, initiating_skb, sender_index);
 	wg_socket_send_buffer_as_reply_to_skb(wg, initiating_skb, &packet,
 					      sizeof(packet));
 }
