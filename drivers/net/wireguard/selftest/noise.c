@@ -37,14 +37,20 @@ static bool __init st_side_init(struct st_side *side,
 {
 	struct wg_device *wg;
 	struct wg_peer *peer;
+	int ret;
 
 	wg = kzalloc(sizeof(*wg), GFP_KERNEL);
 	side->wg = wg;
 	if (!wg)
 		return false;
 	wg_noise_static_identity_init(&wg->static_identity);
-	wg_noise_set_static_identity_private_key(&wg->static_identity,
-						 side->private_key);
+	mutex_init(&wg->device_update_lock);
+	INIT_LIST_HEAD(&wg->peer_list);
+	mutex_lock(&wg->device_update_lock);
+	ret = wg_noise_change_identity(wg, side->private_key);
+	mutex_unlock(&wg->device_update_lock);
+	if (ret)
+		return false;
 	wg->directory = wg_directory_create();
 	peer = kzalloc(sizeof(*peer), GFP_KERNEL);
 	if (!wg->directory || !peer) {
@@ -222,10 +228,10 @@ static bool __init st_first_handshake(struct st_handshake *t)
 
 	if (!ST_OK(st_consume_initiation(t, &t->b)))
 		return false;
-	if (!ST_OK(b_handshake->state == HANDSHAKE_CONSUMED_INITIATION))
+	if (!ST_OK(b_handshake->stage == NOISE_INITIATION_RECEIVED))
 		return false;
 	/* A replay, even with the flood protection out of the way. */
-	b_handshake->last_initiation_consumption = 0;
+	b_handshake->last_initiation_at = 0;
 	if (!ST_OK(!st_consume_initiation(t, &t->b)))
 		return false;
 
@@ -290,11 +296,11 @@ static bool __init st_second_handshake(struct st_handshake *t)
 	 * "Just now" must stay just now however slowly the DHs run (QEMU
 	 * without KVM): pretend the last one is still ahead of us.
 	 */
-	b_handshake->last_initiation_consumption =
+	b_handshake->last_initiation_at =
 		ktime_get_coarse_boottime_ns() + NSEC_PER_SEC;
 	if (!ST_OK(!st_consume_initiation(t, &t->b)))
 		return false;
-	b_handshake->last_initiation_consumption -= 2 * NSEC_PER_SEC;
+	b_handshake->last_initiation_at -= 2 * NSEC_PER_SEC;
 	if (!ST_OK(st_consume_initiation(t, &t->b)))
 		return false;
 	if (!ST_OK(wg_noise_handshake_create_response(&t->response, b_handshake)))
@@ -377,15 +383,18 @@ static bool __init st_primitives(void)
 {
 	static const u8 data[] __initconst = "WireGuard";
 	u8 chaining_key[NOISE_HASH_LEN], out[3][NOISE_HASH_LEN];
+	u8 *outputs[] = { out[0], out[1], out[2] };
 	int i;
 
-	if (!ST_OK(!memcmp(initial_chaining_key, st_initial_chaining_key,
-			   NOISE_HASH_LEN)) ||
-	    !ST_OK(!memcmp(initial_hash, st_initial_hash, NOISE_HASH_LEN)))
+	if (!ST_OK(!memcmp(protocol_start.chaining_key,
+			   st_initial_chaining_key, NOISE_HASH_LEN)) ||
+	    !ST_OK(!memcmp(protocol_start.hash, st_initial_hash,
+			   NOISE_HASH_LEN)))
 		return false;
 	for (i = 0; i < NOISE_HASH_LEN; ++i)
 		chaining_key[i] = i;
-	kdf(out[0], out[1], out[2], data, sizeof(data) - 1, chaining_key);
+	kdf(outputs, ARRAY_SIZE(outputs), chaining_key, data,
+	    sizeof(data) - 1);
 	return ST_OK(!memcmp(out, st_kdf_outputs, sizeof(out)));
 }
 
