@@ -35,7 +35,7 @@ void wg_cookie_keys_derive(struct wg_cookie_keys *keys,
 			   const u8 public_key[NOISE_PUBLIC_KEY_LEN]);
 
 struct wg_cookie_mint {
-	spinlock_t lock;
+	spinlock_t lock;		/* drawn_at and secret */
 	u64 drawn_at;			/* boottime ns; 0 before the first */
 	u8 secret[NOISE_HASH_LEN];
 };

@@ -82,7 +82,7 @@ struct noise_handshake {
 
 /* A sliding window over the receive counters of one session. */
 struct noise_replay_counter {
-	spinlock_t lock;
+	spinlock_t lock;	/* counter and backtrack */
 	u64 counter;		/* the highest counter accepted so far + 1 */
 	unsigned long backtrack[COUNTER_BITS_TOTAL / BITS_PER_LONG];
 };
@@ -129,7 +129,7 @@ struct noise_keypairs {
 	struct noise_keypair __rcu *next_keypair;
 	struct noise_keypair __rcu *current_keypair;
 	struct noise_keypair __rcu *previous_keypair;
-	spinlock_t lock;
+	spinlock_t lock;	/* writers of the slots */
 };
 
 void wg_noise_init(void);
