@@ -814,15 +814,19 @@ struct session_slots {
 	struct noise_keypair *next, *current_kp, *previous;
 };
 
+static struct noise_keypair *slot_of(struct noise_keypairs *keypairs,
+				     struct noise_keypair __rcu **slot)
+{
+	return rcu_dereference_protected(*slot,
+					 lockdep_is_held(&keypairs->lock));
+}
+
 static struct session_slots slots_read(struct noise_keypairs *keypairs)
 {
-	lockdep_assert_held(&keypairs->lock);
 	return (struct session_slots) {
-		.next = rcu_dereference_protected(keypairs->next_keypair, true),
-		.current_kp = rcu_dereference_protected(keypairs->current_keypair,
-							 true),
-		.previous = rcu_dereference_protected(keypairs->previous_keypair,
-						      true),
+		.next = slot_of(keypairs, &keypairs->next_keypair),
+		.current_kp = slot_of(keypairs, &keypairs->current_keypair),
+		.previous = slot_of(keypairs, &keypairs->previous_keypair),
 	};
 }
 

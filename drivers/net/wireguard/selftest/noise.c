@@ -343,6 +343,76 @@ static bool __init st_second_handshake(struct st_handshake *t)
 	return true;
 }
 
+/* A key change of @side, its one peer listed as netlink would have it. */
+static int __init st_change_key(struct st_side *side,
+				const u8 private_key[NOISE_PUBLIC_KEY_LEN])
+{
+	struct wg_device *wg = side->wg;
+	int ret;
+
+	mutex_lock(&wg->device_update_lock);
+	list_add(&side->peer->peer_list, &wg->peer_list);
+	wg->num_peers = 1;
+	ret = wg_noise_change_identity(wg, private_key);
+	list_del_init(&side->peer->peer_list);
+	wg->num_peers = 0;
+	mutex_unlock(&wg->device_update_lock);
+	return ret;
+}
+
+/*
+ * A key change lands in one step: the handshake in progress is reset,
+ * the peer's DH(static, static) and the device's cookie keys are those of
+ * the new key, and a peer that has our new public key can no longer
+ * handshake, before anyone has removed it.
+ */
+static bool __init st_key_change(struct st_handshake *t)
+{
+	struct noise_static_identity *c_identity = &t->c.wg->static_identity;
+	struct noise_handshake *b_handshake = &t->b.peer->handshake;
+	static const u8 none[NOISE_PUBLIC_KEY_LEN];
+	struct wg_cookie_keys expected;
+	u8 static_static[NOISE_PUBLIC_KEY_LEN];
+	struct wg_peer *peer;
+
+	if (!ST_OK(wg_noise_handshake_create_initiation(&t->initiation,
+							&t->a.peer->handshake)))
+		return false;
+	b_handshake->last_initiation_at = 0;
+	peer = wg_noise_handshake_consume_initiation(&t->initiation, t->b.wg);
+	if (!ST_OK(peer == t->b.peer))
+		return false;
+	wg_peer_put(peer);
+	if (!ST_OK(!st_change_key(&t->b, t->b.private_key)))
+		return false;
+	if (!ST_OK(b_handshake->stage == NOISE_IDLE))
+		return false;
+	if (!ST_OK(!wg_noise_handshake_create_response(&t->response,
+						       b_handshake)))
+		return false;
+	if (!ST_OK(curve25519(static_static, t->b.private_key,
+			      t->a.public_key)) ||
+	    !ST_OK(!memcmp(b_handshake->static_static, static_static,
+			   NOISE_PUBLIC_KEY_LEN)))
+		return false;
+
+	/* c takes a's key, and so the key of its own one peer. */
+	if (!ST_OK(!st_change_key(&t->c, t->a.private_key)))
+		return false;
+	if (!ST_OK(!memcmp(c_identity->static_public, t->a.public_key,
+			   NOISE_PUBLIC_KEY_LEN)))
+		return false;
+	wg_cookie_keys_derive(&expected, t->a.public_key);
+	if (!ST_OK(!memcmp(&c_identity->cookie_keys, &expected,
+			   sizeof(expected))))
+		return false;
+	if (!ST_OK(!memcmp(t->c.peer->handshake.static_static, none,
+			   NOISE_PUBLIC_KEY_LEN)))
+		return false;
+	return ST_OK(!wg_noise_handshake_create_initiation(&t->initiation,
+							   &t->c.peer->handshake));
+}
+
 /*
  * Known answers, from an independent HMAC/HKDF over BLAKE2s (Python's hmac
  * and hashlib): the initial chaining key and hash of every handshake, and
@@ -418,7 +488,7 @@ bool __init wg_noise_handshake_selftest(void)
 		goto out;
 	}
 	ok = st_primitives() && st_first_handshake(t) &&
-	     st_second_handshake(t);
+	     st_second_handshake(t) && st_key_change(t);
 
 out:
 	if (t) {
