@@ -332,6 +332,8 @@ static void identity_change_publish(struct identity_change *change,
 	list_for_each_entry(peer, &wg->peer_list, peer_list) {
 		struct noise_handshake *handshake = &peer->handshake;
 
+		if (i >= change->num_peers)
+			break;
 		down_write(&handshake->lock);
 		memcpy(handshake->static_static, change->static_static[i++],
 		       NOISE_PUBLIC_KEY_LEN);
