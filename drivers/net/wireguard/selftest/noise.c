@@ -378,6 +378,8 @@ static bool __init st_key_change(struct st_handshake *t)
 	if (!ST_OK(wg_noise_handshake_create_initiation(&t->initiation,
 							&t->a.peer->handshake)))
 		return false;
+	/* Not a replay nor a flood, however soon after the last one. */
+	memset(b_handshake->newest_timestamp, 0, NOISE_TIMESTAMP_LEN);
 	b_handshake->last_initiation_at = 0;
 	peer = wg_noise_handshake_consume_initiation(&t->initiation, t->b.wg);
 	if (!ST_OK(peer == t->b.peer))
