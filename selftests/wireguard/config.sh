@@ -139,6 +139,8 @@ refused "IPv6 prefix length 129: EINVAL" "Invalid argument: IPv6 prefix length" 
 refused "IPv4 address of 5 bytes: EINVAL" "Invalid argument: IPv4 allowed IP must be 4" "$peer_a" --addrlen 5 +10.8.0.0/16
 refused "IPv6 address of 4 bytes: EINVAL" "Invalid argument: IPv6 allowed IP must be 16" "$peer_a" --addrlen 4 +fd02::/64
 refused "unknown family: EINVAL" "Invalid argument: .*family" "$peer_a" --family 7 +10.8.0.0/16
+refused "protocol version 0: EPROTONOSUPPORT" "Protocol not supported" "$peer_c" --protocol 0 +10.8.0.0/16
+refused "protocol version 2: EPROTONOSUPPORT" "Protocol not supported" "$peer_c" --protocol 2 +10.8.0.0/16
 refused "a bad removal is refused too" "Invalid argument" "$peer_a" --flags 3 -10.7.0.0/16
 refused "a valid change before a bad one" "Invalid argument" "$peer_c" +10.9.0.0/16 +10.9.0.0/40
 check "none of the refused requests changed anything" test "$(wg0 showconf wg0)" = "$before"

@@ -11,6 +11,7 @@
  *	--flags N         send WGALLOWEDIP_A_FLAGS = N on every prefix
  *	--addrlen N       send N bytes of address instead of 4 or 16
  *	--family N        send family N instead of the address's
+ *	--protocol N      send WGPEER_A_PROTOCOL_VERSION N with the peer
  *   wgnl dump IFACE [--slow MS]
  *	prints "messages N interrupted N peers N allowedips N"
  *   wgnl limit IFACE [N]
@@ -144,6 +145,7 @@ struct set_opts {
 	long flags;		/* -1: none */
 	long addrlen;		/* -1: natural */
 	long family;		/* -1: natural */
+	long protocol;		/* -1: no WGPEER_A_PROTOCOL_VERSION */
 };
 
 static void put_prefix(struct nlmsghdr *nlh, const char *text,
@@ -194,7 +196,8 @@ static void put_prefix(struct nlmsghdr *nlh, const char *text,
 
 static int cmd_set(int id, int argc, char **argv)
 {
-	struct set_opts opts = { .flags = -1, .addrlen = -1, .family = -1 };
+	struct set_opts opts = { .flags = -1, .addrlen = -1, .family = -1,
+				 .protocol = -1 };
 	struct nlattr *peers, *peer, *ips;
 	unsigned char key[WG_KEY_LEN];
 	struct genlmsghdr *genl;
@@ -227,6 +230,8 @@ static int cmd_set(int id, int argc, char **argv)
 			opts.addrlen = strtol(argv[++i], NULL, 0);
 		else if (i + 1 < argc && !strcmp(argv[i], "--family"))
 			opts.family = strtol(argv[++i], NULL, 0);
+		else if (i + 1 < argc && !strcmp(argv[i], "--protocol"))
+			opts.protocol = strtol(argv[++i], NULL, 0);
 		else {
 			fprintf(stderr, "wgnl set: unknown option %s\n", argv[i]);
 			return 2;
@@ -236,6 +241,8 @@ static int cmd_set(int id, int argc, char **argv)
 		mnl_attr_put_u32(nlh, WGPEER_A_FLAGS,
 				 (opts.replace ? WGPEER_F_REPLACE_ALLOWEDIPS : 0) |
 				 (opts.update_only ? WGPEER_F_UPDATE_ONLY : 0));
+	if (opts.protocol >= 0)
+		mnl_attr_put_u32(nlh, WGPEER_A_PROTOCOL_VERSION, opts.protocol);
 	ips = mnl_attr_nest_start(nlh, WGPEER_A_ALLOWEDIPS);
 	for (; i < argc; i++)
 		put_prefix(nlh, argv[i], &opts);

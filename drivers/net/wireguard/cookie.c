@@ -1,274 +1,257 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * MAC1, MAC2 and cookie replies (whitepaper section 5.4.4 and 5.4.7).
+ * MACs and cookies of handshake messages (see cookie.h).
  *
- * MAC(key, data) is keyed BLAKE2s with a 16-byte output.  mac1 is keyed by
- * HASH("mac1----" || receiver's public key), so that only messages meant
- * for us cost us a handshake.  Under load we answer with a cookie (a MAC
- * of the sender's address under a secret that changes every two minutes),
- * encrypted under HASH("cookie--" || our public key) and bound to the mac1
- * it answers; the sender keys mac2 with it from then on, which proves it
- * owns its address.
+ *   mac1   = MAC(HASH("mac1----" || receiver's public key), msg up to mac1)
+ *   mac2   = MAC(cookie, msg up to mac2)
+ *   cookie = MAC(secret, source IP address || source UDP port)
+ *   reply  = XAEAD(HASH("cookie--" || replier's public key), random nonce,
+ *                  cookie, mac1 of the message answered)
  *
- * Everything here runs in process context (handshake workers).
+ * MAC is keyed BLAKE2s with a 16-byte output.  Everything here runs in the
+ * handshake workers; the locks are spinlocks because nothing under them is
+ * longer than one BLAKE2s or one 16-byte AEAD.
  */
 #include <linux/ip.h>
 #include <linux/ipv6.h>
 #include <linux/random.h>
+#include <linux/timekeeping.h>
 #include <linux/udp.h>
 #include <crypto/algapi.h>
 
 #include "cookie.h"
 #include "device.h"
-#include "messages.h"
 #include "peer.h"
 #include "peerlookup.h"
 #include "ratelimiter.h"
-#include "timers.h"
 
-/* Both labels are 8 bytes; their NULs are not part of them. */
-#define LABEL_LEN 8
-static const u8 label_mac1[LABEL_LEN + 1] = "mac1----";
-static const u8 label_cookie[LABEL_LEN + 1] = "cookie--";
-
-/* key = HASH(label || public key) */
-static void derive_key(u8 key[NOISE_SYMMETRIC_KEY_LEN], const u8 *label,
-		       const u8 public_key[NOISE_PUBLIC_KEY_LEN])
+static bool older_than(u64 then_ns, unsigned int seconds)
 {
-	struct blake2s_state state;
-
-	blake2s_init(&state, NOISE_SYMMETRIC_KEY_LEN);
-	blake2s_update(&state, label, LABEL_LEN);
-	blake2s_update(&state, public_key, NOISE_PUBLIC_KEY_LEN);
-	blake2s_final(&state, key);
+	return ktime_get_coarse_boottime_ns() - then_ns >
+	       (u64)seconds * NSEC_PER_SEC;
 }
 
-void wg_cookie_checker_init(struct cookie_checker *checker,
-			    struct wg_device *wg)
+/* HASH(label || public key), the label without its NUL. */
+static void hash_label_key(u8 out[NOISE_SYMMETRIC_KEY_LEN], const char *label,
+			   const u8 public_key[NOISE_PUBLIC_KEY_LEN])
 {
-	init_rwsem(&checker->secret_lock);
-	checker->secret_birthdate = ktime_get_coarse_boottime_ns();
-	get_random_bytes(checker->secret, NOISE_HASH_LEN);
-	memset(checker->cookie_encryption_key, 0, NOISE_SYMMETRIC_KEY_LEN);
-	memset(checker->message_mac1_key, 0, NOISE_SYMMETRIC_KEY_LEN);
-	checker->device = wg;
+	struct blake2s_state hash;
+
+	blake2s_init(&hash, NOISE_SYMMETRIC_KEY_LEN);
+	blake2s_update(&hash, label, strlen(label));
+	blake2s_update(&hash, public_key, NOISE_PUBLIC_KEY_LEN);
+	blake2s_final(&hash, out);
 }
 
-void wg_cookie_checker_precompute_device_keys(struct cookie_checker *checker)
+void wg_cookie_keys_derive(struct wg_cookie_keys *keys,
+			   const u8 public_key[NOISE_PUBLIC_KEY_LEN])
 {
-	struct noise_static_identity *identity =
-		&checker->device->static_identity;
+	hash_label_key(keys->mac1, "mac1----", public_key);
+	hash_label_key(keys->cookie, "cookie--", public_key);
+}
 
-	down_read(&identity->lock);
-	if (identity->has_identity) {
-		derive_key(checker->cookie_encryption_key, label_cookie,
-			   identity->static_public);
-		derive_key(checker->message_mac1_key, label_mac1,
-			   identity->static_public);
-	} else {
-		/* Without a key nothing can be for us; nothing will match. */
-		memset(checker->cookie_encryption_key, 0,
-		       NOISE_SYMMETRIC_KEY_LEN);
-		memset(checker->message_mac1_key, 0, NOISE_SYMMETRIC_KEY_LEN);
+/*
+ * Where a message's MACs start, and how much of it each covers: mac1 all
+ * before it, mac2 all before it, mac1 included.
+ */
+static struct message_macs *macs_of(const void *message, size_t len)
+{
+	return (struct message_macs *)(message + len - sizeof(struct message_macs));
+}
+
+static void mac_over(u8 mac[COOKIE_LEN], const void *message, size_t covered,
+		     const u8 *key, size_t key_len)
+{
+	blake2s(mac, message, key, COOKIE_LEN, covered, key_len);
+}
+
+static void mac1_of(u8 mac1[COOKIE_LEN], const void *message, size_t len,
+		    const struct wg_cookie_keys *receiver)
+{
+	mac_over(mac1, message, len - sizeof(struct message_macs),
+		 receiver->mac1, NOISE_SYMMETRIC_KEY_LEN);
+}
+
+static void mac2_of(u8 mac2[COOKIE_LEN], const void *message, size_t len,
+		    const u8 cookie[COOKIE_LEN])
+{
+	mac_over(mac2, message, len - COOKIE_LEN, cookie, COOKIE_LEN);
+}
+
+/* The device's side. */
+
+void wg_cookie_mint_init(struct wg_cookie_mint *mint)
+{
+	spin_lock_init(&mint->lock);
+	mint->drawn_at = 0;
+	memset(mint->secret, 0, sizeof(mint->secret));
+}
+
+/* The cookie of the source address of @skb, under a secret young enough. */
+static void mint_cookie(struct wg_cookie_mint *mint, struct sk_buff *skb,
+			u8 cookie[COOKIE_LEN])
+{
+	__be16 port = udp_hdr(skb)->source;
+	struct blake2s_state mac;
+
+	spin_lock_bh(&mint->lock);
+	if (!mint->drawn_at || older_than(mint->drawn_at, COOKIE_SECRET_MAX_AGE)) {
+		get_random_bytes(mint->secret, sizeof(mint->secret));
+		mint->drawn_at = ktime_get_coarse_boottime_ns();
 	}
-	up_read(&identity->lock);
-}
+	blake2s_init_key(&mac, COOKIE_LEN, mint->secret, sizeof(mint->secret));
+	spin_unlock_bh(&mint->lock);
 
-void wg_cookie_checker_precompute_peer_keys(struct wg_peer *peer)
-{
-	struct cookie *cookie = &peer->latest_cookie;
-
-	down_write(&cookie->lock);
-	derive_key(cookie->cookie_decryption_key, label_cookie,
-		   peer->handshake.remote_static);
-	derive_key(cookie->message_mac1_key, label_mac1,
-		   peer->handshake.remote_static);
-	up_write(&cookie->lock);
-}
-
-void wg_cookie_init(struct cookie *cookie)
-{
-	memset(cookie, 0, sizeof(*cookie));
-	init_rwsem(&cookie->lock);
-}
-
-/* mac1 covers the message up to itself ... */
-static void compute_mac1(u8 mac1[COOKIE_LEN], const void *message, size_t len,
-			 const u8 key[NOISE_SYMMETRIC_KEY_LEN])
-{
-	len -= sizeof(struct message_macs);
-	blake2s(mac1, message, key, COOKIE_LEN, len, NOISE_SYMMETRIC_KEY_LEN);
-}
-
-/* ... and mac2 up to itself, mac1 included. */
-static void compute_mac2(u8 mac2[COOKIE_LEN], const void *message, size_t len,
-			 const u8 cookie[COOKIE_LEN])
-{
-	len -= sizeof_field(struct message_macs, mac2);
-	blake2s(mac2, message, cookie, COOKIE_LEN, len, COOKIE_LEN);
-}
-
-static struct message_macs *macs_of(void *message, size_t len)
-{
-	return message + len - sizeof(struct message_macs);
-}
-
-/* The checker's secret, replaced once it is too old. */
-static void refresh_secret(struct cookie_checker *checker)
-{
-	if (!wg_birthdate_has_expired(READ_ONCE(checker->secret_birthdate),
-				      COOKIE_SECRET_MAX_AGE))
-		return;
-	down_write(&checker->secret_lock);
-	/* Another worker may have done it while we waited. */
-	if (wg_birthdate_has_expired(checker->secret_birthdate,
-				     COOKIE_SECRET_MAX_AGE)) {
-		get_random_bytes(checker->secret, NOISE_HASH_LEN);
-		WRITE_ONCE(checker->secret_birthdate,
-			   ktime_get_coarse_boottime_ns());
-	}
-	up_write(&checker->secret_lock);
-}
-
-/* cookie = MAC(secret, source address || source port) */
-static void make_cookie(u8 cookie[COOKIE_LEN], struct sk_buff *skb,
-			struct cookie_checker *checker)
-{
-	struct blake2s_state state;
-
-	refresh_secret(checker);
-
-	down_read(&checker->secret_lock);
-	blake2s_init_key(&state, COOKIE_LEN, checker->secret, NOISE_HASH_LEN);
 	if (skb->protocol == htons(ETH_P_IP))
-		blake2s_update(&state, (const u8 *)&ip_hdr(skb)->saddr,
+		blake2s_update(&mac, (u8 *)&ip_hdr(skb)->saddr,
 			       sizeof(struct in_addr));
-	else if (skb->protocol == htons(ETH_P_IPV6))
-		blake2s_update(&state, (const u8 *)&ipv6_hdr(skb)->saddr,
-			       sizeof(struct in6_addr));
-	blake2s_update(&state, (const u8 *)&udp_hdr(skb)->source,
-		       sizeof(udp_hdr(skb)->source));
-	blake2s_final(&state, cookie);
-	up_read(&checker->secret_lock);
-}
-
-enum cookie_mac_state wg_cookie_validate_packet(struct cookie_checker *checker,
-						struct sk_buff *skb,
-						bool check_cookie)
-{
-	struct message_macs *macs;
-	u8 computed[COOKIE_LEN];
-	u8 cookie[COOKIE_LEN];
-	enum cookie_mac_state state = INVALID_MAC;
-
-	if (unlikely(skb->len < sizeof(struct message_header) + sizeof(*macs)))
-		return INVALID_MAC;
-	macs = macs_of(skb->data, skb->len);
-
-	compute_mac1(computed, skb->data, skb->len, checker->message_mac1_key);
-	if (crypto_memneq(computed, macs->mac1, COOKIE_LEN))
-		goto out;
-	state = VALID_MAC_BUT_NO_COOKIE;
-	if (!check_cookie)
-		goto out;
-
-	make_cookie(cookie, skb, checker);
-	compute_mac2(computed, skb->data, skb->len, cookie);
-	if (crypto_memneq(computed, macs->mac2, COOKIE_LEN))
-		goto out;
-
-	state = VALID_MAC_WITH_COOKIE_BUT_RATELIMITED;
-	if (wg_ratelimiter_allow(skb, dev_net(checker->device->dev)))
-		state = VALID_MAC_WITH_COOKIE;
-out:
-	memzero_explicit(cookie, sizeof(cookie));
-	return state;
-}
-
-void wg_cookie_add_mac_to_packet(void *message, size_t len,
-				 struct wg_peer *peer)
-{
-	struct message_macs *macs = macs_of(message, len);
-	struct cookie *cookie = &peer->latest_cookie;
-
-	down_write(&cookie->lock);
-	compute_mac1(macs->mac1, message, len, cookie->message_mac1_key);
-	/* A cookie reply to this message will be bound to this mac1. */
-	memcpy(cookie->last_mac1_sent, macs->mac1, COOKIE_LEN);
-	cookie->have_sent_mac1 = true;
-
-	/* The receiver may rotate its secret soon: stop a little before. */
-	if (cookie->is_valid &&
-	    !wg_birthdate_has_expired(cookie->birthdate,
-				      COOKIE_SECRET_MAX_AGE -
-				      COOKIE_SECRET_LATENCY))
-		compute_mac2(macs->mac2, message, len, cookie->cookie);
 	else
-		memset(macs->mac2, 0, COOKIE_LEN);
-	up_write(&cookie->lock);
+		blake2s_update(&mac, (u8 *)&ipv6_hdr(skb)->saddr,
+			       sizeof(struct in6_addr));
+	blake2s_update(&mac, (u8 *)&port, sizeof(port));
+	blake2s_final(&mac, cookie);
 }
 
-void wg_cookie_message_create(struct message_handshake_cookie *dst,
-			      struct sk_buff *skb, __le32 index,
-			      struct cookie_checker *checker)
+/* mac1 against the device's key, under the identity's lock. */
+static bool mac1_is_ours(struct wg_device *wg, struct sk_buff *skb)
 {
-	struct message_macs *macs = macs_of(skb->data, skb->len);
-	u8 cookie[COOKIE_LEN];
-
-	dst->header.type = cpu_to_le32(MESSAGE_HANDSHAKE_COOKIE);
-	dst->receiver_index = index;
-	get_random_bytes(dst->nonce, COOKIE_NONCE_LEN);
-
-	make_cookie(cookie, skb, checker);
-	xchacha20poly1305_encrypt(dst->encrypted_cookie, cookie, COOKIE_LEN,
-				  macs->mac1, COOKIE_LEN, dst->nonce,
-				  checker->cookie_encryption_key);
-	memzero_explicit(cookie, sizeof(cookie));
-}
-
-/* Decrypts a reply if it answers the last message we sent the peer. */
-static bool cookie_open(struct message_handshake_cookie *src,
-			struct cookie *cookie, u8 plain[COOKIE_LEN])
-{
+	struct noise_static_identity *identity = &wg->static_identity;
+	u8 expected[COOKIE_LEN];
 	bool ok;
 
-	down_read(&cookie->lock);
-	ok = cookie->have_sent_mac1 &&
-	     xchacha20poly1305_decrypt(plain, src->encrypted_cookie,
-				       sizeof(src->encrypted_cookie),
-				       cookie->last_mac1_sent, COOKIE_LEN,
-				       src->nonce,
-				       cookie->cookie_decryption_key);
-	up_read(&cookie->lock);
+	down_read(&identity->lock);
+	ok = identity->has_identity;
+	if (ok)
+		mac1_of(expected, skb->data, skb->len, &identity->cookie_keys);
+	up_read(&identity->lock);
+	return ok && !crypto_memneq(expected, macs_of(skb->data, skb->len)->mac1,
+				    COOKIE_LEN);
+}
+
+static bool mac2_is_good(struct wg_device *wg, struct sk_buff *skb)
+{
+	u8 cookie[COOKIE_LEN], expected[COOKIE_LEN];
+	bool ok;
+
+	mint_cookie(&wg->cookie_mint, skb, cookie);
+	mac2_of(expected, skb->data, skb->len, cookie);
+	ok = !crypto_memneq(expected, macs_of(skb->data, skb->len)->mac2,
+			    COOKIE_LEN);
+	memzero_explicit(cookie, sizeof(cookie));
 	return ok;
 }
 
-void wg_cookie_message_consume(struct message_handshake_cookie *src,
-			       struct wg_device *wg)
+enum wg_mac_verdict wg_cookie_check(struct wg_device *wg, struct sk_buff *skb,
+				    bool under_load)
 {
-	struct cookie *cookie;
+	if (unlikely(skb->len < sizeof(struct message_header) +
+				sizeof(struct message_macs)))
+		return WG_MACS_REJECT;
+	if (!mac1_is_ours(wg, skb))
+		return WG_MACS_REJECT;
+	if (!under_load)
+		return WG_MACS_ACCEPT;
+	if (!mac2_is_good(wg, skb))
+		return WG_MACS_NEED_COOKIE;
+	/* The source is proven; it still gets only its share of our time. */
+	if (!wg_ratelimiter_allow(skb, dev_net(wg->dev)))
+		return WG_MACS_REJECT;
+	return WG_MACS_ACCEPT;
+}
+
+void wg_cookie_reply_build(struct wg_device *wg,
+			   struct message_handshake_cookie *reply,
+			   struct sk_buff *skb, __le32 index)
+{
+	struct noise_static_identity *identity = &wg->static_identity;
+	const u8 *mac1 = macs_of(skb->data, skb->len)->mac1;
+	u8 cookie[COOKIE_LEN];
+
+	reply->header.type = cpu_to_le32(MESSAGE_HANDSHAKE_COOKIE);
+	reply->receiver_index = index;
+	get_random_bytes(reply->nonce, sizeof(reply->nonce));
+	mint_cookie(&wg->cookie_mint, skb, cookie);
+
+	down_read(&identity->lock);
+	xchacha20poly1305_encrypt(reply->encrypted_cookie, cookie, COOKIE_LEN,
+				  mac1, COOKIE_LEN, reply->nonce,
+				  identity->cookie_keys.cookie);
+	up_read(&identity->lock);
+	memzero_explicit(cookie, sizeof(cookie));
+}
+
+/* A peer's side. */
+
+void wg_peer_cookie_init(struct wg_peer_cookie *cookie,
+			 const u8 peer_public_key[NOISE_PUBLIC_KEY_LEN])
+{
+	memset(cookie, 0, sizeof(*cookie));
+	spin_lock_init(&cookie->lock);
+	wg_cookie_keys_derive(&cookie->keys, peer_public_key);
+}
+
+/* The peer redraws its secret every COOKIE_SECRET_MAX_AGE: stop early. */
+static bool cookie_is_fresh(const struct wg_peer_cookie *cookie)
+{
+	return cookie->received_at &&
+	       !older_than(cookie->received_at,
+			   COOKIE_SECRET_MAX_AGE - COOKIE_SECRET_LATENCY);
+}
+
+void wg_cookie_stamp(struct wg_peer_cookie *cookie, void *message, size_t len)
+{
+	struct message_macs *macs = macs_of(message, len);
+
+	mac1_of(macs->mac1, message, len, &cookie->keys);
+
+	spin_lock_bh(&cookie->lock);
+	memcpy(cookie->last_mac1, macs->mac1, COOKIE_LEN);
+	cookie->reply_expected = true;
+	if (cookie_is_fresh(cookie))
+		mac2_of(macs->mac2, message, len, cookie->value);
+	else
+		memset(macs->mac2, 0, COOKIE_LEN);
+	spin_unlock_bh(&cookie->lock);
+}
+
+/* Opens @reply if it answers the last message we stamped; under the lock. */
+static bool reply_open(struct wg_peer_cookie *cookie,
+		       const struct message_handshake_cookie *reply,
+		       u8 value[COOKIE_LEN])
+{
+	return cookie->reply_expected &&
+	       xchacha20poly1305_decrypt(value, reply->encrypted_cookie,
+					 sizeof(reply->encrypted_cookie),
+					 cookie->last_mac1, COOKIE_LEN,
+					 reply->nonce, cookie->keys.cookie);
+}
+
+void wg_cookie_reply_take(struct wg_device *wg,
+			  const struct message_handshake_cookie *reply)
+{
+	struct wg_peer_cookie *cookie;
+	u8 value[COOKIE_LEN];
 	struct wg_peer *peer;
-	u8 plain[COOKIE_LEN];
+	bool taken;
 
-	if (!wg_index_hashtable_lookup(wg->index_hashtable,
-				       INDEX_HASHTABLE_HANDSHAKE |
-				       INDEX_HASHTABLE_KEYPAIR,
-				       src->receiver_index, &peer))
+	if (!wg_index_find(wg->directory, reply->receiver_index,
+			   WG_INDEX_HANDSHAKE | WG_INDEX_SESSION, &peer))
 		return;
-	cookie = &peer->latest_cookie;
+	cookie = &peer->cookie;
 
-	if (cookie_open(src, cookie, plain)) {
-		down_write(&cookie->lock);
-		memcpy(cookie->cookie, plain, COOKIE_LEN);
-		cookie->birthdate = ktime_get_coarse_boottime_ns();
-		cookie->is_valid = true;
-		/* One reply per message: a second one is a replay. */
-		cookie->have_sent_mac1 = false;
-		up_write(&cookie->lock);
-	} else {
+	spin_lock_bh(&cookie->lock);
+	taken = reply_open(cookie, reply, value);
+	if (taken) {
+		memcpy(cookie->value, value, COOKIE_LEN);
+		cookie->received_at = ktime_get_coarse_boottime_ns();
+		/* One reply per message: another one is a replay. */
+		cookie->reply_expected = false;
+	}
+	spin_unlock_bh(&cookie->lock);
+
+	if (!taken)
 		net_dbg_ratelimited("%s: invalid cookie reply for peer %llu\n",
 				    wg->dev->name, peer->internal_id);
-	}
-	memzero_explicit(plain, sizeof(plain));
+	memzero_explicit(value, sizeof(value));
 	wg_peer_put(peer);
 }

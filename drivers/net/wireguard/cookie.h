@@ -1,75 +1,84 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * MAC1, MAC2 and cookie replies (whitepaper section 5.4.4 and 5.4.7): every
- * handshake message carries mac1, keyed by the receiver's public key; under
- * load the receiver answers with a cookie, encrypted to the sender, that the
- * sender must use as the key of mac2 from then on.
+ * The handshake's denial-of-service defence (whitepaper 5.3 and 5.4.4-5.4.7).
+ *
+ * Every handshake message ends in mac1, keyed by its receiver's public key,
+ * and mac2, keyed by a cookie the receiver gave the sender.  A device under
+ * load accepts only messages whose mac2 proves the sender owns its source
+ * address; to the others it answers with a cookie reply.
+ *
+ * Three pieces, each with its own lock and lifetime:
+ *  - struct wg_cookie_keys: the two keys a public key implies.  The
+ *    device's live in its static identity (noise.h) and change with it
+ *    under the identity's lock; a peer's never change.
+ *  - struct wg_cookie_mint: the device's secret, from which it mints a
+ *    cookie per source address; redrawn every COOKIE_SECRET_MAX_AGE.
+ *  - struct wg_peer_cookie: what a peer needs to stamp our messages to it
+ *    and to open its cookie replies.
  */
 #ifndef _WG_COOKIE_H
 #define _WG_COOKIE_H
 
-#include <linux/rwsem.h>
+#include <linux/spinlock.h>
 
 #include "messages.h"
 
-struct wg_peer;
 struct wg_device;
 
-/* The device's side: verifying what comes in, making cookies. */
-struct cookie_checker {
-	u8 secret[NOISE_HASH_LEN];		/* rotated every 2 minutes */
-	u8 cookie_encryption_key[NOISE_SYMMETRIC_KEY_LEN];
-	u8 message_mac1_key[NOISE_SYMMETRIC_KEY_LEN];
-	u64 secret_birthdate;
-	struct rw_semaphore secret_lock;
-	struct wg_device *device;
+/* HASH("mac1----" || public key) and HASH("cookie--" || public key). */
+struct wg_cookie_keys {
+	u8 mac1[NOISE_SYMMETRIC_KEY_LEN];
+	u8 cookie[NOISE_SYMMETRIC_KEY_LEN];
 };
 
-/* A peer's side: the cookie it last gave us, and the keys to talk to it. */
-struct cookie {
-	u64 birthdate;
-	bool is_valid;
-	u8 cookie[COOKIE_LEN];
-	bool have_sent_mac1;
-	u8 last_mac1_sent[COOKIE_LEN];
-	u8 cookie_decryption_key[NOISE_SYMMETRIC_KEY_LEN];
-	u8 message_mac1_key[NOISE_SYMMETRIC_KEY_LEN];
-	struct rw_semaphore lock;
+void wg_cookie_keys_derive(struct wg_cookie_keys *keys,
+			   const u8 public_key[NOISE_PUBLIC_KEY_LEN]);
+
+struct wg_cookie_mint {
+	spinlock_t lock;		/* drawn_at and secret */
+	u64 drawn_at;			/* boottime ns; 0 before the first */
+	u8 secret[NOISE_HASH_LEN];
 };
 
-enum cookie_mac_state {
-	INVALID_MAC,
-	VALID_MAC_BUT_NO_COOKIE,
-	VALID_MAC_WITH_COOKIE_BUT_RATELIMITED,
-	VALID_MAC_WITH_COOKIE
+void wg_cookie_mint_init(struct wg_cookie_mint *mint);
+
+struct wg_peer_cookie {
+	struct wg_cookie_keys keys;	/* the peer's; fixed */
+
+	spinlock_t lock;		/* for the rest */
+	/* A reply is bound to the mac1 it answers: only the last one counts. */
+	u8 last_mac1[COOKIE_LEN];
+	bool reply_expected;
+	/* The cookie the peer gave us, and when: mac2's key until it ages. */
+	u8 value[COOKIE_LEN];
+	u64 received_at;		/* boottime ns; 0: none */
 };
 
-void wg_cookie_checker_init(struct cookie_checker *checker,
-			    struct wg_device *wg);
-/* After the device's key changed. */
-void wg_cookie_checker_precompute_device_keys(struct cookie_checker *checker);
-/* After a peer was created (its keys derive from its public key). */
-void wg_cookie_checker_precompute_peer_keys(struct wg_peer *peer);
-void wg_cookie_init(struct cookie *cookie);
+void wg_peer_cookie_init(struct wg_peer_cookie *cookie,
+			 const u8 peer_public_key[NOISE_PUBLIC_KEY_LEN]);
+
+/* What to do with an incoming handshake message, by its MACs. */
+enum wg_mac_verdict {
+	WG_MACS_REJECT,		/* drop it (bad mac1, or rate limited) */
+	WG_MACS_ACCEPT,		/* process it */
+	WG_MACS_NEED_COOKIE,	/* under load without a good mac2: answer */
+};
 
 /*
  * Checks the MACs of the handshake message at skb->data (the outer IP and
- * UDP headers are still there for the source address).  With
- * @check_cookie (the device is under load) mac2 must be valid too, and
- * the source must pass the rate limiter.
+ * UDP headers still in front of it name the source).  Under load, mac2
+ * must be good and the source within the rate limit too.
  */
-enum cookie_mac_state wg_cookie_validate_packet(struct cookie_checker *checker,
-						struct sk_buff *skb,
-						bool check_cookie);
-/* Fills the macs of an outgoing handshake message of @len bytes. */
-void wg_cookie_add_mac_to_packet(void *message, size_t len,
-				 struct wg_peer *peer);
-/* A cookie reply to the handshake message in @skb, naming @index. */
-void wg_cookie_message_create(struct message_handshake_cookie *dst,
-			      struct sk_buff *skb, __le32 index,
-			      struct cookie_checker *checker);
-/* Takes a cookie reply in: the peer it is for will use it for mac2. */
-void wg_cookie_message_consume(struct message_handshake_cookie *src,
-			       struct wg_device *wg);
+enum wg_mac_verdict wg_cookie_check(struct wg_device *wg, struct sk_buff *skb,
+				    bool under_load);
+/* Fills mac1 and mac2 of our handshake message of @len bytes to a peer. */
+void wg_cookie_stamp(struct wg_peer_cookie *cookie, void *message, size_t len);
+/* The cookie reply to the message in @skb, whose sender calls it @index. */
+void wg_cookie_reply_build(struct wg_device *wg,
+			   struct message_handshake_cookie *reply,
+			   struct sk_buff *skb, __le32 index);
+/* A cookie reply came in: its peer keys mac2 with it from now on. */
+void wg_cookie_reply_take(struct wg_device *wg,
+			  const struct message_handshake_cookie *reply);
 
 #endif /* _WG_COOKIE_H */

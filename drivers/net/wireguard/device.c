@@ -262,10 +262,8 @@ static int alloc_workers(struct wg_device *wg)
 static void free_owned(struct wg_device *wg)
 {
 	free_workers(wg);
-	wg_index_hashtable_free(wg->index_hashtable);
-	wg_pubkey_hashtable_free(wg->peer_hashtable);
-	wg->index_hashtable = NULL;
-	wg->peer_hashtable = NULL;
+	wg_directory_destroy(wg->directory);
+	wg->directory = NULL;
 	free_percpu(wg->dev->tstats);
 	wg->dev->tstats = NULL;
 }
@@ -280,15 +278,13 @@ static int wg_init(struct net_device *dev)
 	if (ret)
 		return ret;
 	dev->tstats = netdev_alloc_pcpu_stats(struct pcpu_sw_netstats);
-	wg->peer_hashtable = wg_pubkey_hashtable_alloc();
-	wg->index_hashtable = wg_index_hashtable_alloc();
-	if (!dev->tstats || !wg->peer_hashtable || !wg->index_hashtable ||
-	    alloc_workers(wg)) {
+	wg->directory = wg_directory_create();
+	if (!dev->tstats || !wg->directory || alloc_workers(wg)) {
 		free_owned(wg);
 		wg_ratelimiter_uninit();
 		return -ENOMEM;
 	}
-	wg_cookie_checker_init(&wg->cookie_checker, wg);
+	wg_cookie_mint_init(&wg->cookie_mint);
 	list_add(&wg->device_list, &device_list);
 	return 0;
 }
@@ -309,7 +305,7 @@ static void wg_uninit(struct net_device *dev)
 	/* Lookups that started before the peers went are done by now. */
 	synchronize_net();
 	free_owned(wg);
-	memzero_explicit(&wg->cookie_checker, sizeof(wg->cookie_checker));
+	memzero_explicit(&wg->cookie_mint, sizeof(wg->cookie_mint));
 	wg_ratelimiter_uninit();
 }
 

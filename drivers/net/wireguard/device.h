@@ -43,7 +43,7 @@ struct wg_device {
 	/* Serializes replacing the sockets. */
 	struct mutex socket_update_lock;
 
-	struct cookie_checker cookie_checker;
+	struct wg_cookie_mint cookie_mint;
 
 	/*
 	 * The one lock for configuration writers: peers, keys, ports and the
@@ -61,8 +61,8 @@ struct wg_device {
 	/* WGDEVICE_A_PEER_LIMIT: at most WG_MAX_PEERS_PER_DEVICE. */
 	unsigned int peer_limit;
 	u64 peer_id_counter;
-	struct pubkey_hashtable *peer_hashtable;
-	struct index_hashtable *index_hashtable;
+	/* Peers by public key, sessions and handshakes by index. */
+	struct wg_directory *directory;
 	struct allowedips peer_allowedips;
 
 	/* The namespace the device was created in; its sockets live there. */

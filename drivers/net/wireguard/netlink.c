@@ -472,7 +472,7 @@ static int check_peer(struct wg_device *wg, struct nlattr *attr,
 	if (attrs[WGPEER_A_FLAGS])
 		flags = nla_get_u32(attrs[WGPEER_A_FLAGS]);
 	if (attrs[WGPEER_A_PROTOCOL_VERSION] &&
-	    nla_get_u32(attrs[WGPEER_A_PROTOCOL_VERSION]) > 1) {
+	    nla_get_u32(attrs[WGPEER_A_PROTOCOL_VERSION]) != 1) {
 		NL_SET_ERR_MSG_ATTR(extack, attrs[WGPEER_A_PROTOCOL_VERSION],
 				    "only protocol version 1 exists");
 		return -EPROTONOSUPPORT;
@@ -490,8 +490,8 @@ static int check_peer(struct wg_device *wg, struct nlattr *attr,
 		}
 	}
 	if (!(flags & (WGPEER_F_REMOVE_ME | WGPEER_F_UPDATE_ONLY))) {
-		peer = wg_pubkey_hashtable_lookup(wg->peer_hashtable,
-						  nla_data(attrs[WGPEER_A_PUBLIC_KEY]));
+		peer = wg_directory_find_peer(wg->directory,
+					      nla_data(attrs[WGPEER_A_PUBLIC_KEY]));
 		if (!peer)
 			++*new_peers;
 		wg_peer_put(peer);
@@ -644,7 +644,7 @@ static struct wg_peer *find_or_create_peer(struct wg_device *wg,
 	bool is_self;
 
 	*created = false;
-	peer = wg_pubkey_hashtable_lookup(wg->peer_hashtable, public_key);
+	peer = wg_directory_find_peer(wg->directory, public_key);
 	if (peer || (flags & (WGPEER_F_REMOVE_ME | WGPEER_F_UPDATE_ONLY)))
 		return peer;
 
@@ -759,11 +759,18 @@ static void set_fwmark(struct wg_device *wg, u32 fwmark)
 		wg_socket_clear_peer_endpoint_src(peer);
 }
 
-static void set_private_key(struct wg_device *wg, const u8 *private_key)
+/*
+ * The new key, its cookie keys and every peer's DH(static, static) are
+ * computed first and published together under the identity's lock
+ * (noise.c), so no handshake sees half a change.  A peer that has our new
+ * public key gets no usable DH in that step; it is removed after.
+ */
+static int set_private_key(struct wg_device *wg, const u8 *private_key)
 {
 	struct noise_static_identity *identity = &wg->static_identity;
 	struct wg_peer *peer;
 	bool unchanged;
+	int ret;
 
 	down_read(&identity->lock);
 	unchanged = identity->has_identity &&
@@ -771,34 +778,33 @@ static void set_private_key(struct wg_device *wg, const u8 *private_key)
 				   NOISE_PUBLIC_KEY_LEN);
 	up_read(&identity->lock);
 	if (unchanged)
-		return;
+		return 0;
 
-	wg_noise_set_static_identity_private_key(identity, private_key);
-	wg_cookie_checker_precompute_device_keys(&wg->cookie_checker);
-	/*
-	 * Sessions made with the old key cannot be trusted to the new one,
-	 * and a handshake begun with it will never be answered: let the next
-	 * packet start a new one at once instead of after its retry timeout.
-	 */
-	list_for_each_entry(peer, &wg->peer_list, peer_list) {
-		wg_noise_precompute_static_static(peer);
-		wg_noise_expire_current_peer_keypairs(peer);
-		wg_noise_handshake_clear(&peer->handshake);
-		wg_timers_unthrottle_initiation(peer);
-		if (!skb_queue_empty_lockless(&peer->staged_packet_queue))
-			wg_packet_send_queued_handshake_initiation(peer, false);
-	}
+	ret = wg_noise_change_identity(wg, private_key);
+	if (ret)
+		return ret;
 
-	/* A peer that now has our own key is of no use: remove it. */
 	down_read(&identity->lock);
 	peer = identity->has_identity ?
-	       wg_pubkey_hashtable_lookup(wg->peer_hashtable,
-					  identity->static_public) : NULL;
+	       wg_directory_find_peer(wg->directory, identity->static_public) :
+	       NULL;
 	up_read(&identity->lock);
 	if (peer) {
 		wg_peer_remove(peer);
 		wg_peer_put(peer);
 	}
+
+	/*
+	 * Sessions made with the old key cannot be trusted to the new one:
+	 * let the next packet start a handshake at once, not after a retry.
+	 */
+	list_for_each_entry(peer, &wg->peer_list, peer_list) {
+		wg_noise_expire_current_peer_keypairs(peer);
+		wg_timers_unthrottle_initiation(peer);
+		if (!skb_queue_empty_lockless(&peer->staged_packet_queue))
+			wg_packet_send_queued_handshake_initiation(peer, false);
+	}
+	return 0;
 }
 
 static int set_device(struct sk_buff *skb, struct genl_info *info)
@@ -850,8 +856,11 @@ static int set_device(struct sk_buff *skb, struct genl_info *info)
 		set_fwmark(wg, nla_get_u32(attrs[WGDEVICE_A_FWMARK]));
 	if (attrs[WGDEVICE_A_PEER_LIMIT])
 		wg->peer_limit = nla_get_u32(attrs[WGDEVICE_A_PEER_LIMIT]);
-	if (attrs[WGDEVICE_A_PRIVATE_KEY])
-		set_private_key(wg, nla_data(attrs[WGDEVICE_A_PRIVATE_KEY]));
+	if (attrs[WGDEVICE_A_PRIVATE_KEY]) {
+		ret = set_private_key(wg, nla_data(attrs[WGDEVICE_A_PRIVATE_KEY]));
+		if (ret)
+			goto out;
+	}
 
 	if (attrs[WGDEVICE_A_PEERS]) {
 		nla_for_each_nested(attr, attrs[WGDEVICE_A_PEERS], rem) {

@@ -1,19 +1,16 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Noise_IKpsk2_25519_ChaChaPoly_BLAKE2s as the WireGuard whitepaper
- * (section 5.4) instantiates it: the static identity of a device, the two
- * handshake messages, the sessions they yield and the replay window of
- * each session.
+ * Noise_IKpsk2_25519_ChaChaPoly_BLAKE2s (see noise.h for the locks).
  *
- * Locking: the static identity's rwsem is taken before a handshake's, and
- * a peer's keypair_update_lock (a spinlock) only inside those.  Handshakes
- * are created and consumed in process context; keypairs are read by the
- * data path under rcu_read_lock_bh().
+ * Laid out like the whitepaper: its primitives (HASH, HMAC, KDF_n, DH,
+ * AEAD), Noise's symmetric-state operations on top of them, then each
+ * handshake message as the sequence of its tokens (e, es, s, ss, ee, se,
+ * psk, payload), and last the sessions and their replay window.
  */
-#include <linux/atomic.h>
 #include <linux/bitops.h>
 #include <linux/ktime.h>
 #include <linux/log2.h>
+#include <linux/mm.h>
 #include <linux/rcupdate.h>
 #include <linux/slab.h>
 #include <linux/string.h>
@@ -25,195 +22,192 @@
 #include "peer.h"
 #include "peerlookup.h"
 
-static const u8 handshake_construction[] =
-	"Noise_IKpsk2_25519_ChaChaPoly_BLAKE2s";
-static const u8 handshake_identifier[] = "WireGuard v1 zx2c4 Jason@zx2c4.com";
+/* Primitives. */
 
-/* C_i and H_i before anything is mixed in: the same for every handshake. */
-static u8 initial_chaining_key[NOISE_HASH_LEN] __ro_after_init;
-static u8 initial_hash[NOISE_HASH_LEN] __ro_after_init;
-
-/* Gives every keypair a distinct id, for debug messages. */
-static atomic64_t keypair_id_counter = ATOMIC64_INIT(0);
-
-void __init wg_noise_init(void)
+/* HMAC (RFC 2104) over BLAKE2s, keyed with one of our 32-byte keys. */
+static void hmac(u8 out[NOISE_HASH_LEN], const u8 key[NOISE_HASH_LEN],
+		 const u8 *a, size_t a_len, const u8 *b, size_t b_len)
 {
-	struct blake2s_state state;
-
-	/* The strings go in without their terminating NUL. */
-	blake2s(initial_chaining_key, handshake_construction, NULL,
-		NOISE_HASH_LEN, sizeof(handshake_construction) - 1, 0);
-	blake2s_init(&state, NOISE_HASH_LEN);
-	blake2s_update(&state, initial_chaining_key, NOISE_HASH_LEN);
-	blake2s_update(&state, handshake_identifier,
-		       sizeof(handshake_identifier) - 1);
-	blake2s_final(&state, initial_hash);
-}
-
-/* The primitives of the whitepaper (section 5.4), on top of lib/crypto. */
-
-/* HMAC (RFC 2104) over BLAKE2s, whose block is 64 bytes. */
-static void hmac_blake2s(u8 out[BLAKE2S_HASH_SIZE], const u8 *in,
-			 size_t in_len, const u8 *key, size_t key_len)
-{
-	struct blake2s_state state;
-	u8 block_key[BLAKE2S_BLOCK_SIZE] = { 0 };
-	u8 inner[BLAKE2S_HASH_SIZE];
+	u8 padded[BLAKE2S_BLOCK_SIZE], inner[NOISE_HASH_LEN];
+	struct blake2s_state hash;
 	int i;
 
-	if (key_len > BLAKE2S_BLOCK_SIZE) {
-		blake2s_init(&state, BLAKE2S_HASH_SIZE);
-		blake2s_update(&state, key, key_len);
-		blake2s_final(&state, block_key);
-	} else {
-		memcpy(block_key, key, key_len);
-	}
+	for (i = 0; i < BLAKE2S_BLOCK_SIZE; ++i)
+		padded[i] = (i < NOISE_HASH_LEN ? key[i] : 0) ^ 0x36;
+	blake2s_init(&hash, NOISE_HASH_LEN);
+	blake2s_update(&hash, padded, sizeof(padded));
+	blake2s_update(&hash, a, a_len);
+	blake2s_update(&hash, b, b_len);
+	blake2s_final(&hash, inner);
 
 	for (i = 0; i < BLAKE2S_BLOCK_SIZE; ++i)
-		block_key[i] ^= 0x36;
-	blake2s_init(&state, BLAKE2S_HASH_SIZE);
-	blake2s_update(&state, block_key, BLAKE2S_BLOCK_SIZE);
-	blake2s_update(&state, in, in_len);
-	blake2s_final(&state, inner);
+		padded[i] ^= 0x36 ^ 0x5c;
+	blake2s_init(&hash, NOISE_HASH_LEN);
+	blake2s_update(&hash, padded, sizeof(padded));
+	blake2s_update(&hash, inner, sizeof(inner));
+	blake2s_final(&hash, out);
 
-	/* Turn the inner pad into the outer one. */
-	for (i = 0; i < BLAKE2S_BLOCK_SIZE; ++i)
-		block_key[i] ^= 0x36 ^ 0x5c;
-	blake2s_init(&state, BLAKE2S_HASH_SIZE);
-	blake2s_update(&state, block_key, BLAKE2S_BLOCK_SIZE);
-	blake2s_update(&state, inner, BLAKE2S_HASH_SIZE);
-	blake2s_final(&state, out);
-
-	memzero_explicit(block_key, sizeof(block_key));
+	memzero_explicit(padded, sizeof(padded));
 	memzero_explicit(inner, sizeof(inner));
-	memzero_explicit(&state, sizeof(state));
 }
 
 /*
- * KDF1/2/3 of the whitepaper (HKDF with HMAC-BLAKE2s): up to three 32-byte
- * outputs from @chaining_key and @data.  Outputs are filled in order and
- * the first NULL one ends them.  An output may alias @chaining_key.
+ * KDF_n(key, input) of the whitepaper, which is HKDF (RFC 5869) without
+ * salt or info: PRK = HMAC(key, input), T_i = HMAC(PRK, T_(i-1) || i).
+ * out[0] may be @key itself.
  */
-static void kdf(u8 *first, u8 *second, u8 *third, const u8 *data,
-		size_t data_len, const u8 chaining_key[NOISE_HASH_LEN])
+static void kdf(u8 *out[], int n, const u8 key[NOISE_HASH_LEN],
+		const u8 *input, size_t input_len)
 {
-	u8 *outputs[] = { first, second, third };
-	u8 prk[NOISE_HASH_LEN];
-	/* T(i - 1) || i, the input of T(i). */
-	u8 block[NOISE_HASH_LEN + 1];
-	size_t block_len = 0;
-	int i;
+	u8 prk[NOISE_HASH_LEN], t[NOISE_HASH_LEN];
+	u8 i;
 
-	hmac_blake2s(prk, data, data_len, chaining_key, NOISE_HASH_LEN);
-	for (i = 0; i < ARRAY_SIZE(outputs) && outputs[i]; ++i) {
-		block[block_len] = i + 1;
-		hmac_blake2s(block, block, block_len + 1, prk, NOISE_HASH_LEN);
-		block_len = NOISE_HASH_LEN;
-		memcpy(outputs[i], block, NOISE_HASH_LEN);
+	hmac(prk, key, input, input_len, NULL, 0);
+	for (i = 1; i <= n; ++i) {
+		hmac(t, prk, t, i == 1 ? 0 : NOISE_HASH_LEN, &i, 1);
+		memcpy(out[i - 1], t, NOISE_HASH_LEN);
 	}
-
 	memzero_explicit(prk, sizeof(prk));
-	memzero_explicit(block, sizeof(block));
+	memzero_explicit(t, sizeof(t));
 }
 
-/* hash = HASH(hash || data) */
-static void mix_hash(u8 hash[NOISE_HASH_LEN], const u8 *data, size_t len)
+/* The symmetric state (Noise section 5.2). */
+
+static const u8 construction[] = "Noise_IKpsk2_25519_ChaChaPoly_BLAKE2s";
+static const u8 identifier[] = "WireGuard v1 zx2c4 Jason@zx2c4.com";
+
+/* C_i = HASH(construction) and H_i = HASH(C_i || identifier). */
+static struct noise_symmetric_state protocol_start __ro_after_init;
+
+static void mix_hash(struct noise_symmetric_state *s, const u8 *data,
+		     size_t len)
 {
-	struct blake2s_state state;
+	struct blake2s_state hash;
 
-	blake2s_init(&state, NOISE_HASH_LEN);
-	blake2s_update(&state, hash, NOISE_HASH_LEN);
-	blake2s_update(&state, data, len);
-	blake2s_final(&state, hash);
+	blake2s_init(&hash, NOISE_HASH_LEN);
+	blake2s_update(&hash, s->hash, NOISE_HASH_LEN);
+	blake2s_update(&hash, data, len);
+	blake2s_final(&hash, s->hash);
 }
 
-/* (ck, key) = KDF2(ck, DH(private, public)); key may be NULL (KDF1). */
-static bool __must_check mix_dh(u8 chaining_key[NOISE_HASH_LEN],
-				u8 key[NOISE_SYMMETRIC_KEY_LEN],
+void __init wg_noise_init(void)
+{
+	struct noise_symmetric_state *s = &protocol_start;
+
+	/* The strings go in without their NULs. */
+	blake2s(s->chaining_key, construction, NULL, NOISE_HASH_LEN,
+		sizeof(construction) - 1, 0);
+	memcpy(s->hash, s->chaining_key, NOISE_HASH_LEN);
+	mix_hash(s, identifier, sizeof(identifier) - 1);
+}
+
+/* Every handshake starts from there, bound to the responder's key. */
+static void initialize_symmetric(struct noise_symmetric_state *s,
+				 const u8 responder_static[NOISE_PUBLIC_KEY_LEN])
+{
+	*s = protocol_start;
+	mix_hash(s, responder_static, NOISE_PUBLIC_KEY_LEN);
+}
+
+/* (ck, k) = KDF2(ck, input) */
+static void mix_key(struct noise_symmetric_state *s, const u8 *input,
+		    size_t len)
+{
+	u8 *out[] = { s->chaining_key, s->key };
+
+	kdf(out, ARRAY_SIZE(out), s->chaining_key, input, len);
+}
+
+/* (ck, tau, k) = KDF3(ck, psk); h = HASH(h || tau) */
+static void mix_key_and_hash(struct noise_symmetric_state *s,
+			     const u8 psk[NOISE_SYMMETRIC_KEY_LEN])
+{
+	u8 tau[NOISE_HASH_LEN];
+	u8 *out[] = { s->chaining_key, tau, s->key };
+
+	kdf(out, ARRAY_SIZE(out), s->chaining_key, psk,
+	    NOISE_SYMMETRIC_KEY_LEN);
+	mix_hash(s, tau, sizeof(tau));
+	memzero_explicit(tau, sizeof(tau));
+}
+
+/* Each k encrypts one message only: the nonce is always 0. */
+static void encrypt_and_hash(struct noise_symmetric_state *s, u8 *dst,
+			     const u8 *plain, size_t plain_len)
+{
+	chacha20poly1305_encrypt(dst, plain, plain_len, s->hash,
+				 NOISE_HASH_LEN, 0, s->key);
+	mix_hash(s, dst, noise_encrypted_len(plain_len));
+}
+
+static bool __must_check decrypt_and_hash(struct noise_symmetric_state *s,
+					  u8 *dst, const u8 *src,
+					  size_t src_len)
+{
+	if (!chacha20poly1305_decrypt(dst, src, src_len, s->hash,
+				      NOISE_HASH_LEN, 0, s->key))
+		return false;
+	mix_hash(s, src, src_len);
+	return true;
+}
+
+/* (T_initiator->responder, T_responder->initiator) = KDF2(ck, empty) */
+static void split(const struct noise_symmetric_state *s,
+		  u8 initiator_to_responder[NOISE_SYMMETRIC_KEY_LEN],
+		  u8 responder_to_initiator[NOISE_SYMMETRIC_KEY_LEN])
+{
+	u8 *out[] = { initiator_to_responder, responder_to_initiator };
+
+	kdf(out, ARRAY_SIZE(out), s->chaining_key, NULL, 0);
+}
+
+/* The tokens. */
+
+/* e, received: in a psk handshake it feeds the chaining key too. */
+static void read_e(struct noise_symmetric_state *s,
+		   const u8 ephemeral[NOISE_PUBLIC_KEY_LEN])
+{
+	mix_hash(s, ephemeral, NOISE_PUBLIC_KEY_LEN);
+	mix_key(s, ephemeral, NOISE_PUBLIC_KEY_LEN);
+}
+
+/* e, sent: a fresh key pair; the public half goes on the wire. */
+static bool __must_check write_e(struct noise_symmetric_state *s,
+				 u8 private[NOISE_PUBLIC_KEY_LEN],
+				 u8 wire[NOISE_PUBLIC_KEY_LEN])
+{
+	curve25519_generate_secret(private);
+	if (!curve25519_generate_public(wire, private))
+		return false;
+	read_e(s, wire);
+	return true;
+}
+
+/* es, ee, se: MixKey(DH(private, public)); a low-order point fails. */
+static bool __must_check mix_dh(struct noise_symmetric_state *s,
 				const u8 private[NOISE_PUBLIC_KEY_LEN],
 				const u8 public[NOISE_PUBLIC_KEY_LEN])
 {
 	u8 shared[NOISE_PUBLIC_KEY_LEN];
+	bool ok;
 
-	/* An all-zero result means a low-order point: refuse it. */
-	if (unlikely(!curve25519(shared, private, public)))
-		return false;
-	kdf(chaining_key, key, NULL, shared, NOISE_PUBLIC_KEY_LEN,
-	    chaining_key);
+	ok = curve25519(shared, private, public);
+	if (ok)
+		mix_key(s, shared, sizeof(shared));
 	memzero_explicit(shared, sizeof(shared));
-	return true;
+	return ok;
 }
 
-/* The same with DH(static, static), computed beforehand. */
-static bool __must_check
-mix_precomputed_dh(u8 chaining_key[NOISE_HASH_LEN],
-		   u8 key[NOISE_SYMMETRIC_KEY_LEN],
-		   const u8 precomputed[NOISE_PUBLIC_KEY_LEN])
+/* ss, with DH(static, static) computed when the keys were set. */
+static bool __must_check mix_static_static(struct noise_symmetric_state *s,
+					   const u8 shared[NOISE_PUBLIC_KEY_LEN])
 {
-	static const u8 zero[NOISE_PUBLIC_KEY_LEN];
+	static const u8 unusable[NOISE_PUBLIC_KEY_LEN];
 
-	/* All zero: no identity, or the peer's key is a low-order point. */
-	if (unlikely(!crypto_memneq(precomputed, zero, NOISE_PUBLIC_KEY_LEN)))
+	if (!crypto_memneq(shared, unusable, NOISE_PUBLIC_KEY_LEN))
 		return false;
-	kdf(chaining_key, key, NULL, precomputed, NOISE_PUBLIC_KEY_LEN,
-	    chaining_key);
+	mix_key(s, shared, NOISE_PUBLIC_KEY_LEN);
 	return true;
-}
-
-/* (ck, tau, key) = KDF3(ck, psk); hash = HASH(hash || tau) */
-static void mix_psk(u8 chaining_key[NOISE_HASH_LEN], u8 hash[NOISE_HASH_LEN],
-		    u8 key[NOISE_SYMMETRIC_KEY_LEN],
-		    const u8 psk[NOISE_SYMMETRIC_KEY_LEN])
-{
-	u8 tau[NOISE_HASH_LEN];
-
-	kdf(chaining_key, tau, key, psk, NOISE_SYMMETRIC_KEY_LEN,
-	    chaining_key);
-	mix_hash(hash, tau, NOISE_HASH_LEN);
-	memzero_explicit(tau, sizeof(tau));
-}
-
-/* An ephemeral public key goes into both the chaining key and the hash. */
-static void mix_ephemeral(u8 chaining_key[NOISE_HASH_LEN],
-			  u8 hash[NOISE_HASH_LEN],
-			  const u8 ephemeral[NOISE_PUBLIC_KEY_LEN])
-{
-	kdf(chaining_key, NULL, NULL, ephemeral, NOISE_PUBLIC_KEY_LEN,
-	    chaining_key);
-	mix_hash(hash, ephemeral, NOISE_PUBLIC_KEY_LEN);
-}
-
-/* AEAD(key, 0, plain, hash), then hash = HASH(hash || ciphertext). */
-static void encrypt_and_hash(u8 *dst, const u8 *plain, size_t plain_len,
-			     const u8 key[NOISE_SYMMETRIC_KEY_LEN],
-			     u8 hash[NOISE_HASH_LEN])
-{
-	/* Every key encrypts one message only, so the nonce is always 0. */
-	chacha20poly1305_encrypt(dst, plain, plain_len, hash, NOISE_HASH_LEN,
-				 0, key);
-	mix_hash(hash, dst, noise_encrypted_len(plain_len));
-}
-
-static bool __must_check decrypt_and_hash(u8 *dst, const u8 *src,
-					  size_t src_len,
-					  const u8 key[NOISE_SYMMETRIC_KEY_LEN],
-					  u8 hash[NOISE_HASH_LEN])
-{
-	if (!chacha20poly1305_decrypt(dst, src, src_len, hash, NOISE_HASH_LEN,
-				      0, key))
-		return false;
-	mix_hash(hash, src, src_len);
-	return true;
-}
-
-/* ck = C_i; hash = HASH(H_i || responder's static public key) */
-static void handshake_start(u8 chaining_key[NOISE_HASH_LEN],
-			    u8 hash[NOISE_HASH_LEN],
-			    const u8 responder_static[NOISE_PUBLIC_KEY_LEN])
-{
-	memcpy(chaining_key, initial_chaining_key, NOISE_HASH_LEN);
-	memcpy(hash, initial_hash, NOISE_HASH_LEN);
-	mix_hash(hash, responder_static, NOISE_PUBLIC_KEY_LEN);
 }
 
 /*
@@ -249,113 +243,172 @@ void wg_noise_static_identity_init(struct noise_static_identity *identity)
 	init_rwsem(&identity->lock);
 }
 
-/*
- * An all-zero key clears the identity: curve25519_generate_public() refuses
- * it, and a device without identity neither answers nor starts handshakes.
- */
-void wg_noise_set_static_identity_private_key(struct noise_static_identity *identity,
-					      const u8 private_key[NOISE_PUBLIC_KEY_LEN])
+void wg_noise_static_identity_clear(struct noise_static_identity *identity)
 {
 	down_write(&identity->lock);
-	memcpy(identity->static_private, private_key, NOISE_PUBLIC_KEY_LEN);
-	curve25519_clamp_secret(identity->static_private);
-	/* From the key as given: clamping would make an all-zero key valid. */
-	identity->has_identity =
-		curve25519_generate_public(identity->static_public, private_key);
-	if (!identity->has_identity) {
-		memzero_explicit(identity->static_private, NOISE_PUBLIC_KEY_LEN);
-		memset(identity->static_public, 0, NOISE_PUBLIC_KEY_LEN);
+	identity->has_identity = false;
+	memzero_explicit(identity->static_private, NOISE_PUBLIC_KEY_LEN);
+	memset(identity->static_public, 0, NOISE_PUBLIC_KEY_LEN);
+	memset(&identity->cookie_keys, 0, sizeof(identity->cookie_keys));
+	up_write(&identity->lock);
+}
+
+/* A key change, computed before anything is published. */
+struct identity_change {
+	struct noise_static_identity next;	/* lock unused */
+	unsigned int num_peers;
+	u8 (*static_static)[NOISE_PUBLIC_KEY_LEN];	/* in peer_list order */
+};
+
+/*
+ * DH(our static, their static), or all zero when there is none.  A peer
+ * with our own public key gets none: it could only be us talking to
+ * ourselves, and the configuration removes it.
+ */
+static void static_static_of(u8 out[NOISE_PUBLIC_KEY_LEN],
+			     const struct noise_static_identity *identity,
+			     const u8 remote_static[NOISE_PUBLIC_KEY_LEN])
+{
+	if (!identity->has_identity ||
+	    !crypto_memneq(remote_static, identity->static_public,
+			   NOISE_PUBLIC_KEY_LEN) ||
+	    !curve25519(out, identity->static_private, remote_static))
+		memzero_explicit(out, NOISE_PUBLIC_KEY_LEN);
+}
+
+static int identity_change_prepare(struct identity_change *change,
+				   struct wg_device *wg,
+				   const u8 private_key[NOISE_PUBLIC_KEY_LEN])
+{
+	struct noise_static_identity *next = &change->next;
+	struct wg_peer *peer;
+	unsigned int i = 0;
+
+	/*
+	 * Decided on the key as given: clamping would turn an all-zero key,
+	 * which means "none", into a valid one.
+	 */
+	next->has_identity = curve25519_generate_public(next->static_public,
+							private_key);
+	if (next->has_identity) {
+		memcpy(next->static_private, private_key, NOISE_PUBLIC_KEY_LEN);
+		curve25519_clamp_secret(next->static_private);
+		wg_cookie_keys_derive(&next->cookie_keys, next->static_public);
+	} else {
+		memset(next->static_public, 0, NOISE_PUBLIC_KEY_LEN);
+	}
+
+	change->num_peers = wg->num_peers;
+	change->static_static = kvcalloc(max(change->num_peers, 1U),
+					 NOISE_PUBLIC_KEY_LEN, GFP_KERNEL);
+	if (!change->static_static)
+		return -ENOMEM;
+	list_for_each_entry(peer, &wg->peer_list, peer_list) {
+		if (WARN_ON(i >= change->num_peers))
+			break;
+		static_static_of(change->static_static[i++], next,
+				 peer->handshake.remote_static);
+		cond_resched();
+	}
+	return 0;
+}
+
+static void handshake_reset(struct noise_handshake *handshake);
+
+static void identity_change_publish(struct identity_change *change,
+				    struct wg_device *wg)
+{
+	struct noise_static_identity *identity = &wg->static_identity;
+	struct wg_peer *peer;
+	unsigned int i = 0;
+
+	down_write(&identity->lock);
+	identity->has_identity = change->next.has_identity;
+	memcpy(identity->static_private, change->next.static_private,
+	       NOISE_PUBLIC_KEY_LEN);
+	memcpy(identity->static_public, change->next.static_public,
+	       NOISE_PUBLIC_KEY_LEN);
+	identity->cookie_keys = change->next.cookie_keys;
+	list_for_each_entry(peer, &wg->peer_list, peer_list) {
+		struct noise_handshake *handshake = &peer->handshake;
+
+		if (i >= change->num_peers)
+			break;
+		down_write(&handshake->lock);
+		memcpy(handshake->static_static, change->static_static[i++],
+		       NOISE_PUBLIC_KEY_LEN);
+		/* Begun under the old key: its answer could never match. */
+		handshake_reset(handshake);
+		up_write(&handshake->lock);
 	}
 	up_write(&identity->lock);
 }
 
-void wg_noise_static_identity_clear(struct noise_static_identity *identity)
+int wg_noise_change_identity(struct wg_device *wg,
+			     const u8 private_key[NOISE_PUBLIC_KEY_LEN])
 {
-	down_write(&identity->lock);
-	memzero_explicit(identity->static_private, NOISE_PUBLIC_KEY_LEN);
-	memset(identity->static_public, 0, NOISE_PUBLIC_KEY_LEN);
-	identity->has_identity = false;
-	up_write(&identity->lock);
+	struct identity_change *change;
+	int ret;
+
+	lockdep_assert_held(&wg->device_update_lock);
+
+	change = kzalloc(sizeof(*change), GFP_KERNEL);
+	if (!change)
+		return -ENOMEM;
+	ret = identity_change_prepare(change, wg, private_key);
+	if (!ret)
+		identity_change_publish(change, wg);
+	if (change->static_static)
+		kvfree_sensitive(change->static_static,
+				 max(change->num_peers, 1U) * NOISE_PUBLIC_KEY_LEN);
+	kfree_sensitive(change);
+	return ret;
 }
 
-/* A peer's handshake state. */
+/* A peer's handshake. */
 
-static struct index_hashtable *handshake_index_table(struct noise_handshake *handshake)
+static struct wg_directory *handshake_directory(struct noise_handshake *handshake)
 {
-	return handshake->entry.peer->device->index_hashtable;
-}
-
-/* Under the handshake's write lock and the identity's lock. */
-static void compute_static_static(struct noise_handshake *handshake)
-{
-	struct noise_static_identity *identity = handshake->static_identity;
-
-	if (identity->has_identity &&
-	    curve25519(handshake->precomputed_static_static,
-		       identity->static_private, handshake->remote_static))
-		return;
-	/* All zero marks it unusable; see mix_precomputed_dh(). */
-	memzero_explicit(handshake->precomputed_static_static,
-			 NOISE_PUBLIC_KEY_LEN);
+	return handshake->index.peer->device->directory;
 }
 
 void wg_noise_handshake_init(struct noise_handshake *handshake,
-			     struct noise_static_identity *static_identity,
+			     struct noise_static_identity *identity,
 			     const u8 peer_public_key[NOISE_PUBLIC_KEY_LEN],
-			     const u8 peer_preshared_key[NOISE_SYMMETRIC_KEY_LEN],
+			     const u8 preshared_key[NOISE_SYMMETRIC_KEY_LEN],
 			     struct wg_peer *peer)
 {
 	memset(handshake, 0, sizeof(*handshake));
 	init_rwsem(&handshake->lock);
-	INIT_HLIST_NODE(&handshake->entry.index_hash);
-	handshake->entry.type = INDEX_HASHTABLE_HANDSHAKE;
-	handshake->entry.peer = peer;
-	handshake->static_identity = static_identity;
-	handshake->state = HANDSHAKE_ZEROED;
+	handshake->stage = NOISE_IDLE;
+	handshake->index.kind = WG_INDEX_HANDSHAKE;
+	handshake->index.peer = peer;
+	handshake->identity = identity;
 	memcpy(handshake->remote_static, peer_public_key, NOISE_PUBLIC_KEY_LEN);
-	if (peer_preshared_key)
-		memcpy(handshake->preshared_key, peer_preshared_key,
+	if (preshared_key)
+		memcpy(handshake->preshared_key, preshared_key,
 		       NOISE_SYMMETRIC_KEY_LEN);
-
-	down_read(&static_identity->lock);
-	down_write(&handshake->lock);
-	compute_static_static(handshake);
-	up_write(&handshake->lock);
-	up_read(&static_identity->lock);
+	down_read(&identity->lock);
+	static_static_of(handshake->static_static, identity, peer_public_key);
+	up_read(&identity->lock);
 }
 
-/*
- * Forgets the handshake in progress but not what outlives it: the peer's
- * keys and what protects against replays and floods.  Under the write lock.
- */
-static void handshake_zero(struct noise_handshake *handshake)
+/* Back to idle: the secrets of the exchange go, the configuration stays. */
+static void handshake_reset(struct noise_handshake *handshake)
 {
+	wg_index_release(handshake_directory(handshake), &handshake->index);
+	memzero_explicit(&handshake->symmetric, sizeof(handshake->symmetric));
 	memzero_explicit(handshake->ephemeral_private, NOISE_PUBLIC_KEY_LEN);
 	memset(handshake->remote_ephemeral, 0, NOISE_PUBLIC_KEY_LEN);
-	memzero_explicit(handshake->hash, NOISE_HASH_LEN);
-	memzero_explicit(handshake->chaining_key, NOISE_HASH_LEN);
 	handshake->remote_index = 0;
-	handshake->state = HANDSHAKE_ZEROED;
+	handshake->stage = NOISE_IDLE;
 }
 
 void wg_noise_handshake_clear(struct noise_handshake *handshake)
 {
 	down_write(&handshake->lock);
-	wg_index_hashtable_remove(handshake_index_table(handshake),
-				  &handshake->entry);
-	handshake_zero(handshake);
+	handshake_reset(handshake);
 	up_write(&handshake->lock);
-}
-
-void wg_noise_precompute_static_static(struct wg_peer *peer)
-{
-	struct noise_handshake *handshake = &peer->handshake;
-
-	down_read(&handshake->static_identity->lock);
-	down_write(&handshake->lock);
-	compute_static_static(handshake);
-	up_write(&handshake->lock);
-	up_read(&handshake->static_identity->lock);
 }
 
 void wg_noise_set_preshared_key(struct noise_handshake *handshake,
@@ -371,25 +424,350 @@ void wg_noise_set_preshared_key(struct noise_handshake *handshake,
 	up_write(&handshake->lock);
 }
 
-/* Keypairs. */
-
-void wg_noise_keypairs_init(struct noise_keypairs *keypairs)
+/*
+ * A removed peer must not be given a new index: its removal sets is_dead,
+ * then clears the handshake under the handshake's lock, so looking under
+ * that lock closes the race.
+ */
+static bool handshake_owner_is_dead(struct noise_handshake *handshake)
 {
-	RCU_INIT_POINTER(keypairs->current_keypair, NULL);
-	RCU_INIT_POINTER(keypairs->previous_keypair, NULL);
-	RCU_INIT_POINTER(keypairs->next_keypair, NULL);
-	spin_lock_init(&keypairs->keypair_update_lock);
+	return READ_ONCE(handshake->index.peer->is_dead);
 }
 
-static void keypair_unhash(struct noise_keypair *keypair)
+/* Gives the handshake a new index, named in the message it sends. */
+static bool __must_check handshake_announce(struct noise_handshake *handshake,
+					    __le32 *sender_index,
+					    enum noise_handshake_stage stage)
 {
-	wg_index_hashtable_remove(keypair->entry.peer->device->index_hashtable,
-				  &keypair->entry);
+	if (wg_index_assign(handshake_directory(handshake), &handshake->index))
+		return false;
+	*sender_index = handshake->index.id;
+	handshake->stage = stage;
+	return true;
+}
+
+/* Message 1, the initiation (whitepaper 5.4.2). */
+
+bool wg_noise_handshake_create_initiation(struct message_handshake_initiation *dst,
+					  struct noise_handshake *handshake)
+{
+	struct noise_static_identity *identity = handshake->identity;
+	struct noise_symmetric_state *s = &handshake->symmetric;
+	u8 timestamp[NOISE_TIMESTAMP_LEN];
+	bool ok = false;
+
+	down_read(&identity->lock);
+	down_write(&handshake->lock);
+	if (!identity->has_identity || handshake_owner_is_dead(handshake))
+		goto out;
+
+	dst->header.type = cpu_to_le32(MESSAGE_HANDSHAKE_INITIATION);
+	initialize_symmetric(s, handshake->remote_static);
+	/* -> e, es, s, ss, then the timestamp as payload */
+	if (!write_e(s, handshake->ephemeral_private,
+		     dst->unencrypted_ephemeral) ||
+	    !mix_dh(s, handshake->ephemeral_private, handshake->remote_static))
+		goto out;
+	encrypt_and_hash(s, dst->encrypted_static, identity->static_public,
+			 NOISE_PUBLIC_KEY_LEN);
+	if (!mix_static_static(s, handshake->static_static))
+		goto out;
+	tai64n_now(timestamp);
+	encrypt_and_hash(s, dst->encrypted_timestamp, timestamp,
+			 NOISE_TIMESTAMP_LEN);
+
+	/* A new index: answers to an earlier initiation no longer match. */
+	ok = handshake_announce(handshake, &dst->sender_index,
+				NOISE_INITIATION_SENT);
+out:
+	if (!ok)
+		handshake_reset(handshake);
+	up_write(&handshake->lock);
+	up_read(&identity->lock);
+	return ok;
+}
+
+/* What the responder learns from an initiation before it commits. */
+struct initiation_read {
+	struct noise_symmetric_state s;
+	u8 ephemeral[NOISE_PUBLIC_KEY_LEN];
+	u8 initiator_static[NOISE_PUBLIC_KEY_LEN];
+	u8 static_static[NOISE_PUBLIC_KEY_LEN];
+	u8 timestamp[NOISE_TIMESTAMP_LEN];
+};
+
+/* e, es, s: up to the initiator's static key, which names the peer. */
+static bool initiation_read_sender(struct initiation_read *r,
+				   const struct message_handshake_initiation *src,
+				   const struct noise_static_identity *identity)
+{
+	initialize_symmetric(&r->s, identity->static_public);
+	memcpy(r->ephemeral, src->unencrypted_ephemeral, NOISE_PUBLIC_KEY_LEN);
+	read_e(&r->s, r->ephemeral);
+	return mix_dh(&r->s, identity->static_private, r->ephemeral) &&
+	       decrypt_and_hash(&r->s, r->initiator_static,
+				src->encrypted_static,
+				sizeof(src->encrypted_static));
+}
+
+/* ss, then the timestamp. */
+static bool initiation_read_rest(struct initiation_read *r,
+				 const struct message_handshake_initiation *src,
+				 struct noise_handshake *handshake)
+{
+	down_read(&handshake->lock);
+	memcpy(r->static_static, handshake->static_static,
+	       NOISE_PUBLIC_KEY_LEN);
+	up_read(&handshake->lock);
+	return mix_static_static(&r->s, r->static_static) &&
+	       decrypt_and_hash(&r->s, r->timestamp, src->encrypted_timestamp,
+				sizeof(src->encrypted_timestamp));
+}
+
+/*
+ * Refuses a replay (a timestamp not newer than the newest accepted; TAI64N
+ * is big endian, so byte order is time order) and initiations closer
+ * together than INITIATIONS_PER_SECOND allows.
+ */
+static bool initiation_is_fresh(const struct noise_handshake *handshake,
+				const u8 timestamp[NOISE_TIMESTAMP_LEN],
+				u64 now)
+{
+	u64 last = handshake->last_initiation_at;
+
+	if (memcmp(timestamp, handshake->newest_timestamp,
+		   NOISE_TIMESTAMP_LEN) <= 0)
+		return false;
+	return !last || now >= last + NSEC_PER_SEC / INITIATIONS_PER_SECOND;
+}
+
+static bool initiation_commit(struct noise_handshake *handshake,
+			      const struct initiation_read *r,
+			      __le32 sender_index)
+{
+	u64 now = ktime_get_coarse_boottime_ns();
+	bool fresh;
+
+	down_write(&handshake->lock);
+	fresh = initiation_is_fresh(handshake, r->timestamp, now);
+	if (fresh) {
+		memcpy(handshake->newest_timestamp, r->timestamp,
+		       NOISE_TIMESTAMP_LEN);
+		handshake->last_initiation_at = now;
+		handshake->symmetric = r->s;
+		memcpy(handshake->remote_ephemeral, r->ephemeral,
+		       NOISE_PUBLIC_KEY_LEN);
+		handshake->remote_index = sender_index;
+		handshake->stage = NOISE_INITIATION_RECEIVED;
+	}
+	up_write(&handshake->lock);
+	return fresh;
+}
+
+struct wg_peer *wg_noise_handshake_consume_initiation(struct message_handshake_initiation *src,
+						      struct wg_device *wg)
+{
+	struct noise_static_identity *identity = &wg->static_identity;
+	struct wg_peer *peer = NULL;
+	struct initiation_read *r;
+
+	/* Too big for the stack of a worker deep in crypto. */
+	r = kmalloc(sizeof(*r), GFP_KERNEL);
+	if (!r)
+		return NULL;
+
+	down_read(&identity->lock);
+	if (!identity->has_identity ||
+	    !initiation_read_sender(r, src, identity))
+		goto out;
+	peer = wg_directory_find_peer(wg->directory, r->initiator_static);
+	if (peer && !(initiation_read_rest(r, src, &peer->handshake) &&
+		      initiation_commit(&peer->handshake, r,
+					src->sender_index))) {
+		wg_peer_put(peer);
+		peer = NULL;
+	}
+out:
+	up_read(&identity->lock);
+	kfree_sensitive(r);
+	return peer;
+}
+
+/* Message 2, the response (whitepaper 5.4.3). */
+
+bool wg_noise_handshake_create_response(struct message_handshake_response *dst,
+					struct noise_handshake *handshake)
+{
+	struct noise_static_identity *identity = handshake->identity;
+	struct noise_symmetric_state *s = &handshake->symmetric;
+	bool ok = false;
+
+	down_read(&identity->lock);
+	down_write(&handshake->lock);
+	if (!identity->has_identity || handshake_owner_is_dead(handshake) ||
+	    handshake->stage != NOISE_INITIATION_RECEIVED)
+		goto out;
+
+	dst->header.type = cpu_to_le32(MESSAGE_HANDSHAKE_RESPONSE);
+	dst->receiver_index = handshake->remote_index;
+	/* <- e, ee, se, psk, then an empty payload */
+	if (!write_e(s, handshake->ephemeral_private,
+		     dst->unencrypted_ephemeral) ||
+	    !mix_dh(s, handshake->ephemeral_private,
+		    handshake->remote_ephemeral) ||
+	    !mix_dh(s, handshake->ephemeral_private, handshake->remote_static))
+		goto out;
+	mix_key_and_hash(s, handshake->preshared_key);
+	encrypt_and_hash(s, dst->encrypted_nothing, NULL, 0);
+
+	ok = handshake_announce(handshake, &dst->sender_index,
+				NOISE_RESPONSE_SENT);
+out:
+	if (!ok)
+		handshake_reset(handshake);
+	up_write(&handshake->lock);
+	up_read(&identity->lock);
+	return ok;
+}
+
+/* The initiator's state, copied so that the DHs run without its lock. */
+struct response_read {
+	struct noise_symmetric_state s;
+	u8 ephemeral_private[NOISE_PUBLIC_KEY_LEN];
+	u8 preshared_key[NOISE_SYMMETRIC_KEY_LEN];
+	u8 remote_ephemeral[NOISE_PUBLIC_KEY_LEN];
+};
+
+static bool response_read_start(struct response_read *r,
+				struct noise_handshake *handshake)
+{
+	bool waiting;
+
+	down_read(&handshake->lock);
+	waiting = handshake->stage == NOISE_INITIATION_SENT;
+	if (waiting) {
+		r->s = handshake->symmetric;
+		memcpy(r->ephemeral_private, handshake->ephemeral_private,
+		       NOISE_PUBLIC_KEY_LEN);
+		memcpy(r->preshared_key, handshake->preshared_key,
+		       NOISE_SYMMETRIC_KEY_LEN);
+	}
+	up_read(&handshake->lock);
+	return waiting;
+}
+
+/* e, ee, se, psk, then the empty payload that authenticates it all. */
+static bool response_read_tokens(struct response_read *r,
+				 const struct message_handshake_response *src,
+				 const struct noise_static_identity *identity)
+{
+	memcpy(r->remote_ephemeral, src->unencrypted_ephemeral,
+	       NOISE_PUBLIC_KEY_LEN);
+	read_e(&r->s, r->remote_ephemeral);
+	if (!mix_dh(&r->s, r->ephemeral_private, r->remote_ephemeral) ||
+	    !mix_dh(&r->s, identity->static_private, r->remote_ephemeral))
+		return false;
+	mix_key_and_hash(&r->s, r->preshared_key);
+	return decrypt_and_hash(&r->s, NULL, src->encrypted_nothing,
+				sizeof(src->encrypted_nothing));
+}
+
+/* Unless the handshake moved on meanwhile (a new initiation, say). */
+static bool response_commit(struct noise_handshake *handshake,
+			    const struct response_read *r,
+			    const struct message_handshake_response *src)
+{
+	bool still_waiting;
+
+	down_write(&handshake->lock);
+	still_waiting = handshake->stage == NOISE_INITIATION_SENT &&
+		  handshake->index.id == src->receiver_index &&
+		  !crypto_memneq(handshake->ephemeral_private,
+				 r->ephemeral_private, NOISE_PUBLIC_KEY_LEN);
+	if (still_waiting) {
+		handshake->symmetric = r->s;
+		memcpy(handshake->remote_ephemeral, r->remote_ephemeral,
+		       NOISE_PUBLIC_KEY_LEN);
+		handshake->remote_index = src->sender_index;
+		handshake->stage = NOISE_RESPONSE_RECEIVED;
+	}
+	up_write(&handshake->lock);
+	return still_waiting;
+}
+
+struct wg_peer *wg_noise_handshake_consume_response(struct message_handshake_response *src,
+						    struct wg_device *wg)
+{
+	struct noise_static_identity *identity = &wg->static_identity;
+	struct noise_handshake *handshake;
+	struct wg_peer *peer = NULL;
+	struct response_read *r;
+	struct wg_index *index;
+
+	r = kmalloc(sizeof(*r), GFP_KERNEL);
+	if (!r)
+		return NULL;
+
+	down_read(&identity->lock);
+	if (!identity->has_identity)
+		goto out;
+	index = wg_index_find(wg->directory, src->receiver_index,
+			      WG_INDEX_HANDSHAKE, &peer);
+	if (!index)
+		goto out;
+	handshake = container_of(index, struct noise_handshake, index);
+	if (!(response_read_start(r, handshake) &&
+	      response_read_tokens(r, src, identity) &&
+	      response_commit(handshake, r, src))) {
+		wg_peer_put(peer);
+		peer = NULL;
+	}
+out:
+	up_read(&identity->lock);
+	kfree_sensitive(r);
+	return peer;
+}
+
+/* Sessions. */
+
+/* Gives every keypair a distinct id, for debug messages. */
+static atomic64_t keypair_ids = ATOMIC64_INIT(0);
+
+static struct noise_keypair *keypair_create(struct wg_peer *peer,
+					    const struct noise_symmetric_state *s,
+					    bool initiator)
+{
+	struct noise_keypair *keypair = kzalloc(sizeof(*keypair), GFP_KERNEL);
+	u64 now = ktime_get_coarse_boottime_ns();
+
+	if (!keypair)
+		return NULL;
+	if (initiator)
+		split(s, keypair->sending.key, keypair->receiving.key);
+	else
+		split(s, keypair->receiving.key, keypair->sending.key);
+	keypair->sending.birthdate = now;
+	keypair->receiving.birthdate = now;
+	keypair->sending.is_valid = true;
+	keypair->receiving.is_valid = true;
+	keypair->i_am_the_initiator = initiator;
+	spin_lock_init(&keypair->receiving_counter.lock);
+	keypair->entry.kind = WG_INDEX_SESSION;
+	keypair->entry.peer = peer;
+	kref_init(&keypair->refcount);
+	keypair->internal_id = atomic64_inc_return(&keypair_ids);
+	return keypair;
+}
+
+static void keypair_unlist(struct noise_keypair *keypair)
+{
+	wg_index_release(keypair->entry.peer->device->directory,
+			 &keypair->entry);
 }
 
 static void keypair_free_rcu(struct rcu_head *rcu)
 {
-	/* kfree_sensitive: the keys must not linger in freed memory. */
+	/* The keys must not linger in freed memory. */
 	kfree_sensitive(container_of(rcu, struct noise_keypair, rcu));
 }
 
@@ -399,566 +777,225 @@ static void keypair_release(struct kref *kref)
 		container_of(kref, struct noise_keypair, refcount);
 
 	/*
-	 * Normally wg_noise_keypairs_clear() or a replacement unhashed it
-	 * already (with the peer alive); only then may the peer be gone.
+	 * Retired keypairs were unlisted while their peer was alive; only an
+	 * unlisted one may outlive its peer.
 	 */
-	if (!hlist_unhashed_lockless(&keypair->entry.index_hash))
-		keypair_unhash(keypair);
+	if (READ_ONCE(keypair->entry.listed))
+		keypair_unlist(keypair);
 	call_rcu(&keypair->rcu, keypair_free_rcu);
 }
 
 struct noise_keypair *wg_noise_keypair_get(struct noise_keypair *keypair)
 {
 	RCU_LOCKDEP_WARN(!rcu_read_lock_bh_held() && !rcu_read_lock_held(),
-			 "taking a keypair reference without RCU read lock");
+			 "keypair reference taken outside RCU");
 	if (unlikely(!keypair || !kref_get_unless_zero(&keypair->refcount)))
 		return NULL;
 	return keypair;
 }
 
-/*
- * @unreference_now: the session is being retired, so its index must stop
- * finding it now rather than when the last packet using it is done.
- */
-void wg_noise_keypair_put(struct noise_keypair *keypair, bool unreference_now)
+void wg_noise_keypair_put(struct noise_keypair *keypair, bool retire)
 {
 	if (unlikely(!keypair))
 		return;
-	if (unreference_now)
-		keypair_unhash(keypair);
+	if (retire)
+		keypair_unlist(keypair);
 	kref_put(&keypair->refcount, keypair_release);
 }
 
-/* What a slot holds, under keypair_update_lock. */
-static struct noise_keypair *keypair_slot(struct noise_keypairs *keypairs,
-					  struct noise_keypair __rcu **slot)
+void wg_noise_keypairs_init(struct noise_keypairs *keypairs)
 {
-	return rcu_dereference_protected(*slot,
-		lockdep_is_held(&keypairs->keypair_update_lock));
+	RCU_INIT_POINTER(keypairs->next_keypair, NULL);
+	RCU_INIT_POINTER(keypairs->current_keypair, NULL);
+	RCU_INIT_POINTER(keypairs->previous_keypair, NULL);
+	spin_lock_init(&keypairs->lock);
 }
 
-/* Empties a slot and retires what it held. */
-static void keypair_slot_drop(struct noise_keypairs *keypairs,
-			      struct noise_keypair __rcu **slot)
-{
-	struct noise_keypair *old = keypair_slot(keypairs, slot);
+/* The three slots as one value, for the rules to compute the next one. */
+struct session_slots {
+	struct noise_keypair *next, *current_kp, *previous;
+};
 
-	RCU_INIT_POINTER(*slot, NULL);
-	wg_noise_keypair_put(old, true);
+static struct noise_keypair *slot_of(struct noise_keypairs *keypairs,
+				     struct noise_keypair __rcu **slot)
+{
+	return rcu_dereference_protected(*slot,
+					 lockdep_is_held(&keypairs->lock));
+}
+
+static struct session_slots slots_read(struct noise_keypairs *keypairs)
+{
+	return (struct session_slots) {
+		.next = slot_of(keypairs, &keypairs->next_keypair),
+		.current_kp = slot_of(keypairs, &keypairs->current_keypair),
+		.previous = slot_of(keypairs, &keypairs->previous_keypair),
+	};
+}
+
+static bool slots_hold(const struct session_slots *slots,
+		       const struct noise_keypair *keypair)
+{
+	return keypair == slots->next || keypair == slots->current_kp ||
+	       keypair == slots->previous;
+}
+
+/* Publishes @now, and retires whatever @was held that @now does not. */
+static void slots_write(struct noise_keypairs *keypairs,
+			const struct session_slots *was,
+			const struct session_slots *now)
+{
+	struct noise_keypair *dropped[] = {
+		was->next, was->current_kp, was->previous
+	};
+	int i;
+
+	lockdep_assert_held(&keypairs->lock);
+	rcu_assign_pointer(keypairs->next_keypair, now->next);
+	rcu_assign_pointer(keypairs->current_keypair, now->current_kp);
+	rcu_assign_pointer(keypairs->previous_keypair, now->previous);
+	for (i = 0; i < ARRAY_SIZE(dropped); ++i)
+		if (dropped[i] && !slots_hold(now, dropped[i]))
+			wg_noise_keypair_put(dropped[i], true);
+}
+
+/* Rule 1: our initiation was answered; send with it at once. */
+static struct session_slots initiated(const struct session_slots *was,
+				      struct noise_keypair *new)
+{
+	/* An unconfirmed next is newer than current: keep it instead. */
+	return (struct session_slots) {
+		.current_kp = new,
+		.previous = was->next ?: was->current_kp,
+	};
+}
+
+/* Rule 2: we answered; receive with it, send only once confirmed. */
+static struct session_slots answered(const struct session_slots *was,
+				     struct noise_keypair *new)
+{
+	return (struct session_slots) {
+		.next = new,
+		.current_kp = was->current_kp,
+		.previous = was->previous,
+	};
+}
+
+/* Rule 3: the initiator sent under next, so it has the keys. */
+static struct session_slots confirmed(const struct session_slots *was)
+{
+	return (struct session_slots) {
+		.current_kp = was->next,
+		.previous = was->current_kp,
+	};
+}
+
+/*
+ * Files a new session by rule 1 or 2.  Refused once the peer is dead: its
+ * removal sets is_dead, then clears the slots under this lock, so a
+ * session filed after that would never be retired.
+ */
+static bool keypairs_file(struct noise_keypairs *keypairs,
+			  struct noise_keypair *new)
+{
+	struct session_slots was, now;
+
+	spin_lock_bh(&keypairs->lock);
+	if (unlikely(READ_ONCE(new->entry.peer->is_dead))) {
+		spin_unlock_bh(&keypairs->lock);
+		return false;
+	}
+	was = slots_read(keypairs);
+	now = new->i_am_the_initiator ? initiated(&was, new) :
+					answered(&was, new);
+	slots_write(keypairs, &was, &now);
+	spin_unlock_bh(&keypairs->lock);
+	return true;
 }
 
 void wg_noise_keypairs_clear(struct noise_keypairs *keypairs)
 {
-	spin_lock_bh(&keypairs->keypair_update_lock);
-	keypair_slot_drop(keypairs, &keypairs->next_keypair);
-	keypair_slot_drop(keypairs, &keypairs->previous_keypair);
-	keypair_slot_drop(keypairs, &keypairs->current_keypair);
-	spin_unlock_bh(&keypairs->keypair_update_lock);
-}
+	struct session_slots was, none = {};
 
-/*
- * Files a fresh session.  The initiator has seen the responder's answer, so
- * its session is usable at once.  The responder cannot send with its own
- * until the initiator proves (with a data packet) that it has it too: it
- * waits in "next".
- *
- * Refuses once the peer is dead: its removal sets is_dead before it clears
- * the keypairs under this lock, so a session filed after that clearing
- * would never be unhashed.
- */
-static bool keypairs_add(struct noise_keypairs *keypairs,
-			 struct noise_keypair *new)
-{
-	struct noise_keypair *previous, *current_kp, *next;
-
-	spin_lock_bh(&keypairs->keypair_update_lock);
-	if (unlikely(READ_ONCE(new->entry.peer->is_dead))) {
-		spin_unlock_bh(&keypairs->keypair_update_lock);
-		return false;
-	}
-	previous = keypair_slot(keypairs, &keypairs->previous_keypair);
-	current_kp = keypair_slot(keypairs, &keypairs->current_keypair);
-	next = keypair_slot(keypairs, &keypairs->next_keypair);
-
-	if (new->i_am_the_initiator) {
-		if (next) {
-			/*
-			 * The peer may already send with the session we
-			 * answered: keep it for receiving.  It is newer than
-			 * current, which goes.
-			 */
-			RCU_INIT_POINTER(keypairs->next_keypair, NULL);
-			rcu_assign_pointer(keypairs->previous_keypair, next);
-			wg_noise_keypair_put(current_kp, true);
-		} else {
-			rcu_assign_pointer(keypairs->previous_keypair,
-					   current_kp);
-		}
-		wg_noise_keypair_put(previous, true);
-		rcu_assign_pointer(keypairs->current_keypair, new);
-	} else {
-		rcu_assign_pointer(keypairs->next_keypair, new);
-		wg_noise_keypair_put(next, true);
-	}
-	spin_unlock_bh(&keypairs->keypair_update_lock);
-	return true;
+	spin_lock_bh(&keypairs->lock);
+	was = slots_read(keypairs);
+	slots_write(keypairs, &was, &none);
+	spin_unlock_bh(&keypairs->lock);
 }
 
 bool wg_noise_received_with_keypair(struct noise_keypairs *keypairs,
-				    struct noise_keypair *received_keypair)
+				    struct noise_keypair *keypair)
 {
-	struct noise_keypair *next, *previous;
+	struct session_slots was, now;
+	bool promoted;
 
-	/* The common case, without the lock: it was not "next". */
-	if (likely(rcu_access_pointer(keypairs->next_keypair) !=
-		   received_keypair))
+	/* Nearly always not next: decided without the lock. */
+	if (likely(rcu_access_pointer(keypairs->next_keypair) != keypair))
 		return false;
 
-	spin_lock_bh(&keypairs->keypair_update_lock);
-	next = keypair_slot(keypairs, &keypairs->next_keypair);
-	if (unlikely(next != received_keypair)) {
-		spin_unlock_bh(&keypairs->keypair_update_lock);
-		return false;
+	spin_lock_bh(&keypairs->lock);
+	was = slots_read(keypairs);
+	promoted = was.next == keypair;
+	if (promoted) {
+		now = confirmed(&was);
+		slots_write(keypairs, &was, &now);
 	}
-	previous = keypair_slot(keypairs, &keypairs->previous_keypair);
-	rcu_assign_pointer(keypairs->previous_keypair,
-			   keypair_slot(keypairs, &keypairs->current_keypair));
-	wg_noise_keypair_put(previous, true);
-	rcu_assign_pointer(keypairs->current_keypair, next);
-	RCU_INIT_POINTER(keypairs->next_keypair, NULL);
-	spin_unlock_bh(&keypairs->keypair_update_lock);
-	return true;
+	spin_unlock_bh(&keypairs->lock);
+	return promoted;
 }
 
 /*
- * "next" is invalidated too: once promoted it would otherwise send with a
- * session made before whatever made us expire current (e.g. a key change).
+ * Next too: promoted later, it would otherwise send with a session that
+ * predates whatever made us stop sending with current (a key change).
  */
 void wg_noise_expire_current_peer_keypairs(struct wg_peer *peer)
 {
 	struct noise_keypairs *keypairs = &peer->keypairs;
-	struct noise_keypair *keypair;
+	struct session_slots slots;
 
-	spin_lock_bh(&keypairs->keypair_update_lock);
-	keypair = keypair_slot(keypairs, &keypairs->next_keypair);
-	if (keypair)
-		WRITE_ONCE(keypair->sending.is_valid, false);
-	keypair = keypair_slot(keypairs, &keypairs->current_keypair);
-	if (keypair)
-		WRITE_ONCE(keypair->sending.is_valid, false);
-	spin_unlock_bh(&keypairs->keypair_update_lock);
-}
-
-/* The handshake messages. */
-
-/*
- * A removed peer must not get a new index: its removal clears the
- * handshake under the handshake's lock after setting is_dead, so checking
- * under that lock closes the race.
- */
-static bool handshake_peer_is_dead(struct noise_handshake *handshake)
-{
-	return READ_ONCE(handshake->entry.peer->is_dead);
-}
-
-bool wg_noise_handshake_create_initiation(struct message_handshake_initiation *dst,
-					  struct noise_handshake *handshake)
-{
-	struct noise_static_identity *identity = handshake->static_identity;
-	u8 timestamp[NOISE_TIMESTAMP_LEN];
-	u8 key[NOISE_SYMMETRIC_KEY_LEN];
-	bool ok = false;
-
-	down_read(&identity->lock);
-	down_write(&handshake->lock);
-	if (!identity->has_identity || handshake_peer_is_dead(handshake))
-		goto out;
-
-	dst->header.type = cpu_to_le32(MESSAGE_HANDSHAKE_INITIATION);
-	handshake_start(handshake->chaining_key, handshake->hash,
-			handshake->remote_static);
-
-	/* e */
-	curve25519_generate_secret(handshake->ephemeral_private);
-	if (!curve25519_generate_public(dst->unencrypted_ephemeral,
-					handshake->ephemeral_private))
-		goto out;
-	mix_ephemeral(handshake->chaining_key, handshake->hash,
-		      dst->unencrypted_ephemeral);
-
-	/* es, then our static key under it */
-	if (!mix_dh(handshake->chaining_key, key, handshake->ephemeral_private,
-		    handshake->remote_static))
-		goto out;
-	encrypt_and_hash(dst->encrypted_static, identity->static_public,
-			 NOISE_PUBLIC_KEY_LEN, key, handshake->hash);
-
-	/* ss, then the timestamp under it */
-	if (!mix_precomputed_dh(handshake->chaining_key, key,
-				handshake->precomputed_static_static))
-		goto out;
-	tai64n_now(timestamp);
-	encrypt_and_hash(dst->encrypted_timestamp, timestamp,
-			 NOISE_TIMESTAMP_LEN, key, handshake->hash);
-
-	/* A new index: answers to an earlier initiation no longer match. */
-	dst->sender_index = wg_index_hashtable_insert(handshake_index_table(handshake),
-						      &handshake->entry);
-	handshake->state = HANDSHAKE_CREATED_INITIATION;
-	ok = true;
-
-out:
-	if (!ok)
-		handshake_zero(handshake);
-	up_write(&handshake->lock);
-	up_read(&identity->lock);
-	memzero_explicit(key, sizeof(key));
-	return ok;
-}
-
-/* Whether this initiation comes too soon after the last one we took. */
-static bool initiation_is_flood(const struct noise_handshake *handshake,
-				u64 now)
-{
-	u64 last = handshake->last_initiation_consumption;
-
-	return last && now < last + NSEC_PER_SEC / INITIATIONS_PER_SECOND;
-}
-
-/* What an initiation tells the responder, once decrypted. */
-struct initiation_secrets {
-	u8 chaining_key[NOISE_HASH_LEN];
-	u8 hash[NOISE_HASH_LEN];
-	u8 key[NOISE_SYMMETRIC_KEY_LEN];
-	u8 ephemeral[NOISE_PUBLIC_KEY_LEN];
-	u8 initiator_static[NOISE_PUBLIC_KEY_LEN];
-	u8 timestamp[NOISE_TIMESTAMP_LEN];
-};
-
-/* Up to the initiator's static key, which names the peer.  Identity held. */
-static bool initiation_open_static(struct message_handshake_initiation *src,
-				   struct noise_static_identity *identity,
-				   struct initiation_secrets *s)
-{
-	handshake_start(s->chaining_key, s->hash, identity->static_public);
-	memcpy(s->ephemeral, src->unencrypted_ephemeral, NOISE_PUBLIC_KEY_LEN);
-	mix_ephemeral(s->chaining_key, s->hash, s->ephemeral);
-	if (!mix_dh(s->chaining_key, s->key, identity->static_private,
-		    s->ephemeral))
-		return false;
-	return decrypt_and_hash(s->initiator_static, src->encrypted_static,
-				sizeof(src->encrypted_static), s->key, s->hash);
-}
-
-/* The rest, with the peer's precomputed DH(static, static). */
-static bool initiation_open_timestamp(struct message_handshake_initiation *src,
-				      struct noise_handshake *handshake,
-				      struct initiation_secrets *s)
-{
-	bool ok;
-
-	down_read(&handshake->lock);
-	ok = mix_precomputed_dh(s->chaining_key, s->key,
-				handshake->precomputed_static_static);
-	up_read(&handshake->lock);
-	return ok && decrypt_and_hash(s->timestamp, src->encrypted_timestamp,
-				      sizeof(src->encrypted_timestamp), s->key,
-				      s->hash);
-}
-
-/* Replay and flood checks, then the handshake moves on.  Atomically. */
-static bool initiation_accept(struct message_handshake_initiation *src,
-			      struct noise_handshake *handshake,
-			      struct initiation_secrets *s)
-{
-	u64 now = ktime_get_coarse_boottime_ns();
-	bool ok = false;
-
-	down_write(&handshake->lock);
-	/* Big endian, so byte order is time order. */
-	if (memcmp(s->timestamp, handshake->latest_timestamp,
-		   NOISE_TIMESTAMP_LEN) <= 0)
-		goto out;
-	if (initiation_is_flood(handshake, now))
-		goto out;
-
-	memcpy(handshake->latest_timestamp, s->timestamp, NOISE_TIMESTAMP_LEN);
-	handshake->last_initiation_consumption = now;
-	memcpy(handshake->remote_ephemeral, s->ephemeral, NOISE_PUBLIC_KEY_LEN);
-	memcpy(handshake->chaining_key, s->chaining_key, NOISE_HASH_LEN);
-	memcpy(handshake->hash, s->hash, NOISE_HASH_LEN);
-	handshake->remote_index = src->sender_index;
-	handshake->state = HANDSHAKE_CONSUMED_INITIATION;
-	ok = true;
-out:
-	up_write(&handshake->lock);
-	return ok;
-}
-
-struct wg_peer *wg_noise_handshake_consume_initiation(struct message_handshake_initiation *src,
-						      struct wg_device *wg)
-{
-	struct noise_static_identity *identity = &wg->static_identity;
-	struct initiation_secrets *s;
-	struct wg_peer *peer = NULL;
-
-	/* Too much for the stack of a worker that also does crypto. */
-	s = kmalloc(sizeof(*s), GFP_KERNEL);
-	if (!s)
-		return NULL;
-
-	down_read(&identity->lock);
-	if (!identity->has_identity ||
-	    !initiation_open_static(src, identity, s))
-		goto out;
-
-	peer = wg_pubkey_hashtable_lookup(wg->peer_hashtable,
-					  s->initiator_static);
-	if (!peer)
-		goto out;
-	if (!initiation_open_timestamp(src, &peer->handshake, s) ||
-	    !initiation_accept(src, &peer->handshake, s)) {
-		wg_peer_put(peer);
-		peer = NULL;
-	}
-out:
-	up_read(&identity->lock);
-	kfree_sensitive(s);
-	return peer;
-}
-
-bool wg_noise_handshake_create_response(struct message_handshake_response *dst,
-					struct noise_handshake *handshake)
-{
-	struct noise_static_identity *identity = handshake->static_identity;
-	u8 key[NOISE_SYMMETRIC_KEY_LEN];
-	bool ok = false;
-
-	down_read(&identity->lock);
-	down_write(&handshake->lock);
-	if (!identity->has_identity || handshake_peer_is_dead(handshake) ||
-	    handshake->state != HANDSHAKE_CONSUMED_INITIATION)
-		goto out;
-
-	dst->header.type = cpu_to_le32(MESSAGE_HANDSHAKE_RESPONSE);
-	dst->receiver_index = handshake->remote_index;
-
-	/* e */
-	curve25519_generate_secret(handshake->ephemeral_private);
-	if (!curve25519_generate_public(dst->unencrypted_ephemeral,
-					handshake->ephemeral_private))
-		goto out;
-	mix_ephemeral(handshake->chaining_key, handshake->hash,
-		      dst->unencrypted_ephemeral);
-
-	/* ee, se */
-	if (!mix_dh(handshake->chaining_key, NULL, handshake->ephemeral_private,
-		    handshake->remote_ephemeral) ||
-	    !mix_dh(handshake->chaining_key, NULL, handshake->ephemeral_private,
-		    handshake->remote_static))
-		goto out;
-
-	/* psk, then the empty payload that authenticates all of it */
-	mix_psk(handshake->chaining_key, handshake->hash, key,
-		handshake->preshared_key);
-	encrypt_and_hash(dst->encrypted_nothing, NULL, 0, key, handshake->hash);
-
-	dst->sender_index = wg_index_hashtable_insert(handshake_index_table(handshake),
-						      &handshake->entry);
-	handshake->state = HANDSHAKE_CREATED_RESPONSE;
-	ok = true;
-out:
-	if (!ok)
-		handshake_zero(handshake);
-	up_write(&handshake->lock);
-	up_read(&identity->lock);
-	memzero_explicit(key, sizeof(key));
-	return ok;
-}
-
-/* What the initiator needs of its handshake to read a response. */
-struct response_secrets {
-	u8 chaining_key[NOISE_HASH_LEN];
-	u8 hash[NOISE_HASH_LEN];
-	u8 key[NOISE_SYMMETRIC_KEY_LEN];
-	u8 ephemeral_private[NOISE_PUBLIC_KEY_LEN];
-	u8 preshared_key[NOISE_SYMMETRIC_KEY_LEN];
-	u8 remote_ephemeral[NOISE_PUBLIC_KEY_LEN];
-};
-
-/* Copies the state so that the DHs run without the handshake's lock. */
-static bool response_snapshot(struct noise_handshake *handshake,
-			      struct response_secrets *s)
-{
-	bool ok;
-
-	down_read(&handshake->lock);
-	ok = handshake->state == HANDSHAKE_CREATED_INITIATION;
-	memcpy(s->chaining_key, handshake->chaining_key, NOISE_HASH_LEN);
-	memcpy(s->hash, handshake->hash, NOISE_HASH_LEN);
-	memcpy(s->ephemeral_private, handshake->ephemeral_private,
-	       NOISE_PUBLIC_KEY_LEN);
-	memcpy(s->preshared_key, handshake->preshared_key,
-	       NOISE_SYMMETRIC_KEY_LEN);
-	up_read(&handshake->lock);
-	return ok;
-}
-
-static bool response_open(struct message_handshake_response *src,
-			  struct noise_static_identity *identity,
-			  struct response_secrets *s)
-{
-	memcpy(s->remote_ephemeral, src->unencrypted_ephemeral,
-	       NOISE_PUBLIC_KEY_LEN);
-	mix_ephemeral(s->chaining_key, s->hash, s->remote_ephemeral);
-	/* ee, se */
-	if (!mix_dh(s->chaining_key, NULL, s->ephemeral_private,
-		    s->remote_ephemeral) ||
-	    !mix_dh(s->chaining_key, NULL, identity->static_private,
-		    s->remote_ephemeral))
-		return false;
-	mix_psk(s->chaining_key, s->hash, s->key, s->preshared_key);
-	return decrypt_and_hash(NULL, src->encrypted_nothing,
-				sizeof(src->encrypted_nothing), s->key,
-				s->hash);
-}
-
-/*
- * Commits, unless the handshake moved on meanwhile (another response, or a
- * new initiation with a new index).
- */
-static bool response_accept(struct message_handshake_response *src,
-			    struct noise_handshake *handshake,
-			    struct response_secrets *s)
-{
-	bool ok = false;
-
-	down_write(&handshake->lock);
-	if (handshake->state != HANDSHAKE_CREATED_INITIATION ||
-	    handshake->entry.index != src->receiver_index ||
-	    crypto_memneq(handshake->ephemeral_private, s->ephemeral_private,
-			  NOISE_PUBLIC_KEY_LEN))
-		goto out;
-	memcpy(handshake->remote_ephemeral, s->remote_ephemeral,
-	       NOISE_PUBLIC_KEY_LEN);
-	memcpy(handshake->chaining_key, s->chaining_key, NOISE_HASH_LEN);
-	memcpy(handshake->hash, s->hash, NOISE_HASH_LEN);
-	handshake->remote_index = src->sender_index;
-	handshake->state = HANDSHAKE_CONSUMED_RESPONSE;
-	ok = true;
-out:
-	up_write(&handshake->lock);
-	return ok;
-}
-
-struct wg_peer *wg_noise_handshake_consume_response(struct message_handshake_response *src,
-						    struct wg_device *wg)
-{
-	struct noise_static_identity *identity = &wg->static_identity;
-	struct index_hashtable_entry *entry;
-	struct noise_handshake *handshake;
-	struct response_secrets *s;
-	struct wg_peer *peer = NULL;
-
-	s = kmalloc(sizeof(*s), GFP_KERNEL);
-	if (!s)
-		return NULL;
-
-	down_read(&identity->lock);
-	if (!identity->has_identity)
-		goto out;
-	entry = wg_index_hashtable_lookup(wg->index_hashtable,
-					  INDEX_HASHTABLE_HANDSHAKE,
-					  src->receiver_index, &peer);
-	if (!entry)
-		goto out;
-	handshake = container_of(entry, struct noise_handshake, entry);
-
-	if (!response_snapshot(handshake, s) ||
-	    !response_open(src, identity, s) ||
-	    !response_accept(src, handshake, s)) {
-		wg_peer_put(peer);
-		peer = NULL;
-	}
-out:
-	up_read(&identity->lock);
-	kfree_sensitive(s);
-	return peer;
-}
-
-static void derive_session_keys(struct noise_keypair *keypair,
-				const u8 chaining_key[NOISE_HASH_LEN])
-{
-	struct noise_symmetric_key *first, *second;
-	u64 now = ktime_get_coarse_boottime_ns();
-
-	/* (T_send, T_recv) for the initiator, the other way round for us. */
-	if (keypair->i_am_the_initiator) {
-		first = &keypair->sending;
-		second = &keypair->receiving;
-	} else {
-		first = &keypair->receiving;
-		second = &keypair->sending;
-	}
-	kdf(first->key, second->key, NULL, NULL, 0, chaining_key);
-	first->birthdate = now;
-	second->birthdate = now;
-	first->is_valid = true;
-	second->is_valid = true;
-}
-
-static struct noise_keypair *keypair_alloc(struct wg_peer *peer)
-{
-	struct noise_keypair *keypair = kzalloc(sizeof(*keypair), GFP_KERNEL);
-
-	if (!keypair)
-		return NULL;
-	INIT_HLIST_NODE(&keypair->entry.index_hash);
-	keypair->entry.type = INDEX_HASHTABLE_KEYPAIR;
-	keypair->entry.peer = peer;
-	spin_lock_init(&keypair->receiving_counter.lock);
-	kref_init(&keypair->refcount);
-	keypair->internal_id = atomic64_inc_return(&keypair_id_counter);
-	return keypair;
+	spin_lock_bh(&keypairs->lock);
+	slots = slots_read(keypairs);
+	if (slots.next)
+		WRITE_ONCE(slots.next->sending.is_valid, false);
+	if (slots.current_kp)
+		WRITE_ONCE(slots.current_kp->sending.is_valid, false);
+	spin_unlock_bh(&keypairs->lock);
 }
 
 bool wg_noise_handshake_begin_session(struct noise_handshake *handshake,
 				      struct noise_keypairs *keypairs)
 {
-	struct noise_keypair *keypair;
-	bool ok = false;
-
-	keypair = keypair_alloc(handshake->entry.peer);
-	if (!keypair)
-		return false;
+	struct noise_keypair *keypair = NULL;
+	bool initiator;
 
 	down_write(&handshake->lock);
-	if (handshake->state != HANDSHAKE_CREATED_RESPONSE &&
-	    handshake->state != HANDSHAKE_CONSUMED_RESPONSE)
-		goto out;
-
-	keypair->i_am_the_initiator =
-		handshake->state == HANDSHAKE_CONSUMED_RESPONSE;
+	if (handshake->stage != NOISE_RESPONSE_SENT &&
+	    handshake->stage != NOISE_RESPONSE_RECEIVED)
+		goto fail;
+	initiator = handshake->stage == NOISE_RESPONSE_RECEIVED;
+	keypair = keypair_create(handshake->index.peer, &handshake->symmetric,
+				 initiator);
+	if (!keypair)
+		goto fail;
 	keypair->remote_index = handshake->remote_index;
-	derive_session_keys(keypair, handshake->chaining_key);
-
 	/* The session answers to the index the handshake announced. */
-	if (!wg_index_hashtable_replace(handshake_index_table(handshake),
-					&handshake->entry, &keypair->entry))
-		goto out;
-	handshake_zero(handshake);
-	if (!keypairs_add(keypairs, keypair)) {
+	if (!wg_index_transfer(handshake_directory(handshake),
+			       &handshake->index, &keypair->entry))
+		goto fail;
+	handshake_reset(handshake);
+	/* Still under the handshake's lock, so sessions file in order. */
+	if (!keypairs_file(keypairs, keypair)) {
 		up_write(&handshake->lock);
-		/* Hashed already: unhash it, and free it after RCU. */
+		/* Listed already: unlist it, and free it after RCU. */
 		wg_noise_keypair_put(keypair, true);
 		return false;
 	}
-	ok = true;
-out:
 	up_write(&handshake->lock);
-	if (!ok)
-		kfree_sensitive(keypair);
-	return ok;
+	return true;
+
+fail:
+	up_write(&handshake->lock);
+	kfree_sensitive(keypair);
+	return false;
 }
 
 /* The replay window. */

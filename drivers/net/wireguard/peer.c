@@ -27,6 +27,7 @@ struct wg_peer *wg_peer_create(struct wg_device *wg,
 			       const u8 preshared_key[NOISE_SYMMETRIC_KEY_LEN])
 {
 	struct wg_peer *peer;
+	int ret;
 
 	lockdep_assert_held(&wg->device_update_lock);
 
@@ -46,8 +47,7 @@ struct wg_peer *wg_peer_create(struct wg_device *wg,
 	wg_noise_handshake_init(&peer->handshake, &wg->static_identity,
 				public_key, preshared_key, peer);
 	wg_noise_keypairs_init(&peer->keypairs);
-	wg_cookie_init(&peer->latest_cookie);
-	wg_cookie_checker_precompute_peer_keys(peer);
+	wg_peer_cookie_init(&peer->cookie, public_key);
 	rwlock_init(&peer->endpoint_lock);
 	INIT_LIST_HEAD(&peer->allowedips_list);
 	skb_queue_head_init(&peer->staged_packet_queue);
@@ -62,8 +62,16 @@ struct wg_peer *wg_peer_create(struct wg_device *wg,
 	netif_napi_add(wg->dev, &peer->napi, wg_rx_napi_poll);
 	napi_enable(&peer->napi);
 
+	/* Last: once listed, handshakes can find the peer. */
+	ret = wg_directory_add_peer(wg->directory, peer);
+	if (ret) {
+		napi_disable(&peer->napi);
+		netif_napi_del(&peer->napi);
+		dst_cache_destroy(&peer->endpoint_cache);
+		kmem_cache_free(peer_cache, peer);
+		return ERR_PTR(ret);
+	}
 	list_add_tail(&peer->peer_list, &wg->peer_list);
-	wg_pubkey_hashtable_add(wg->peer_hashtable, peer);
 	++wg->num_peers;
 	return peer;
 }
@@ -82,7 +90,7 @@ static void peer_unlink(struct wg_peer *peer)
 	WRITE_ONCE(peer->is_dead, true);
 	wg_allowedips_remove_by_peer(&wg->peer_allowedips, peer,
 				     &wg->device_update_lock);
-	wg_pubkey_hashtable_remove(wg->peer_hashtable, peer);
+	wg_directory_remove_peer(wg->directory, peer);
 	list_del_init(&peer->peer_list);
 	--wg->num_peers;
 	/* Its sessions go too, so that no data packet finds it any more. */
@@ -205,7 +213,7 @@ static void peer_free_rcu(struct rcu_head *rcu)
 	dst_cache_destroy(&peer->endpoint_cache);
 	/* Keys are secrets: do not leave them in freed memory. */
 	memzero_explicit(&peer->handshake, sizeof(peer->handshake));
-	memzero_explicit(&peer->latest_cookie, sizeof(peer->latest_cookie));
+	memzero_explicit(&peer->cookie, sizeof(peer->cookie));
 	kmem_cache_free(peer_cache, peer);
 }
 

@@ -11,6 +11,7 @@
 #include <linux/mutex.h>
 #include <linux/netdevice.h>
 #include <linux/rcupdate.h>
+#include <linux/rhashtable-types.h>
 #include <linux/spinlock.h>
 #include <linux/in.h>
 #include <linux/in6.h>
@@ -48,14 +49,14 @@ struct wg_peer {
 	struct list_head peer_list;
 	/* Our prefixes in the device's allowedips; under the same lock. */
 	struct list_head allowedips_list;
-	/* In the device's public key table (peerlookup.c). */
-	struct hlist_node pubkey_hash;
+	/* In the device's directory, by public key (peerlookup.c). */
+	struct rhash_head directory_node;
 
 	u8 public_key[NOISE_PUBLIC_KEY_LEN];
 
 	struct noise_handshake handshake;
 	struct noise_keypairs keypairs;
-	struct cookie latest_cookie;
+	struct wg_peer_cookie cookie;
 
 	/* Learnt from authenticated packets (roaming), or configured. */
 	rwlock_t endpoint_lock;

@@ -1,187 +1,141 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Finding a device's peers by public key.  Readers use RCU; writers hold the
- * table's own mutex (they already hold the device's config lock, but the
- * table does not need to know about devices).
+ * The device's directory of peers and indices (see peerlookup.h).
+ *
+ * Public keys are chosen by the administrator and indices by us, at
+ * random, so neither table sees keys aimed at one bucket; rhashtable
+ * reseeds itself anyway when a chain grows long.  Writers of the peer
+ * table hold the device's configuration lock; index writers hold the
+ * owning handshake's lock, or race only to release, which the "listed"
+ * flag settles.
  */
 #include <linux/random.h>
+#include <linux/rhashtable.h>
 #include <linux/slab.h>
-#include <crypto/algapi.h>
 
 #include "peer.h"
 #include "peerlookup.h"
 
-static u32 pubkey_bucket(struct pubkey_hashtable *table,
-			 const u8 pubkey[NOISE_PUBLIC_KEY_LEN])
-{
-	/* The key is secret so that nobody can aim peers at one bucket. */
-	return siphash(pubkey, NOISE_PUBLIC_KEY_LEN, &table->key);
-}
+static const struct rhashtable_params peers_params = {
+	.key_len = CURVE25519_KEY_SIZE,
+	.key_offset = offsetof(struct wg_peer, public_key),
+	.head_offset = offsetof(struct wg_peer, directory_node),
+	.automatic_shrinking = true,
+};
 
-struct pubkey_hashtable *wg_pubkey_hashtable_alloc(void)
-{
-	struct pubkey_hashtable *table = kvmalloc(sizeof(*table), GFP_KERNEL);
+static const struct rhashtable_params indices_params = {
+	.key_len = sizeof(__le32),
+	.key_offset = offsetof(struct wg_index, id),
+	.head_offset = offsetof(struct wg_index, node),
+	.automatic_shrinking = true,
+};
 
-	if (!table)
+struct wg_directory *wg_directory_create(void)
+{
+	struct wg_directory *dir = kzalloc(sizeof(*dir), GFP_KERNEL);
+
+	if (!dir)
 		return NULL;
-	get_random_bytes(&table->key, sizeof(table->key));
-	hash_init(table->hashtable);
-	mutex_init(&table->lock);
-	return table;
+	if (rhashtable_init(&dir->peers, &peers_params))
+		goto free_dir;
+	if (rhashtable_init(&dir->indices, &indices_params))
+		goto free_peers;
+	return dir;
+
+free_peers:
+	rhashtable_destroy(&dir->peers);
+free_dir:
+	kfree(dir);
+	return NULL;
 }
 
-void wg_pubkey_hashtable_free(struct pubkey_hashtable *table)
+void wg_directory_destroy(struct wg_directory *dir)
 {
-	kvfree(table);
+	if (!dir)
+		return;
+	WARN_ON(atomic_read(&dir->peers.nelems));
+	WARN_ON(atomic_read(&dir->indices.nelems));
+	rhashtable_destroy(&dir->indices);
+	rhashtable_destroy(&dir->peers);
+	kfree(dir);
 }
 
-void wg_pubkey_hashtable_add(struct pubkey_hashtable *table,
-			     struct wg_peer *peer)
+int wg_directory_add_peer(struct wg_directory *dir, struct wg_peer *peer)
 {
-	mutex_lock(&table->lock);
-	hash_add_rcu(table->hashtable, &peer->pubkey_hash,
-		     pubkey_bucket(table, peer->public_key));
-	mutex_unlock(&table->lock);
+	return rhashtable_lookup_insert_fast(&dir->peers, &peer->directory_node,
+					     peers_params);
 }
 
-void wg_pubkey_hashtable_remove(struct pubkey_hashtable *table,
-				struct wg_peer *peer)
+void wg_directory_remove_peer(struct wg_directory *dir, struct wg_peer *peer)
 {
-	mutex_lock(&table->lock);
-	hash_del_rcu(&peer->pubkey_hash);
-	mutex_unlock(&table->lock);
+	rhashtable_remove_fast(&dir->peers, &peer->directory_node,
+			       peers_params);
 }
 
-struct wg_peer *wg_pubkey_hashtable_lookup(struct pubkey_hashtable *table,
-					   const u8 pubkey[NOISE_PUBLIC_KEY_LEN])
+struct wg_peer *wg_directory_find_peer(struct wg_directory *dir,
+				       const u8 public_key[CURVE25519_KEY_SIZE])
 {
-	struct wg_peer *iter, *found = NULL;
+	struct wg_peer *peer;
 
-	rcu_read_lock_bh();
-	hash_for_each_possible_rcu(table->hashtable, iter, pubkey_hash,
-				   pubkey_bucket(table, pubkey)) {
-		if (!crypto_memneq(pubkey, iter->public_key,
-				   NOISE_PUBLIC_KEY_LEN)) {
-			found = wg_peer_get_maybe_zero(iter);
-			break;
-		}
-	}
-	rcu_read_unlock_bh();
-	return found;
+	rcu_read_lock();
+	peer = rhashtable_lookup(&dir->peers, public_key, peers_params);
+	/* A peer being freed is as good as gone. */
+	peer = wg_peer_get_maybe_zero(peer);
+	rcu_read_unlock();
+	return peer;
 }
 
 /*
- * Session indices.  The indices are random, so their low bits already
- * spread them over the buckets.  Writers hold the table's spinlock (with
- * bottom halves off: keypairs are released from the data path); readers
- * use RCU.
+ * Ids are random so that they say nothing about how many sessions we
+ * have had; a clash with a listed one (rare even at a million) draws again.
  */
-struct index_hashtable *wg_index_hashtable_alloc(void)
+int wg_index_assign(struct wg_directory *dir, struct wg_index *index)
 {
-	struct index_hashtable *table = kvmalloc(sizeof(*table), GFP_KERNEL);
+	int ret;
 
-	if (!table)
-		return NULL;
-	hash_init(table->hashtable);
-	spin_lock_init(&table->lock);
-	return table;
-}
-
-void wg_index_hashtable_free(struct index_hashtable *table)
-{
-	kvfree(table);
-}
-
-#define index_bucket_key(index) ((__force u32)(index))
-
-/* Under table->lock. */
-static bool index_is_taken(struct index_hashtable *table, __le32 index)
-{
-	struct index_hashtable_entry *iter;
-
-	hash_for_each_possible(table->hashtable, iter, index_hash,
-			       index_bucket_key(index)) {
-		if (iter->index == index)
-			return true;
-	}
-	return false;
-}
-
-__le32 wg_index_hashtable_insert(struct index_hashtable *table,
-				 struct index_hashtable_entry *entry)
-{
-	__le32 index;
-
-	spin_lock_bh(&table->lock);
-	/*
-	 * Its old index named a handshake that is over.  A reader standing on
-	 * the entry may wander into its new bucket and miss the rest of the
-	 * old one: a lost packet at worst, never a loop.
-	 */
-	hash_del_rcu(&entry->index_hash);
-	/* Even a million peers use a tiny part of 2^32: this ends quickly. */
+	wg_index_release(dir, index);
 	do {
-		index = (__force __le32)get_random_u32();
-	} while (index_is_taken(table, index));
-	entry->index = index;
-	hash_add_rcu(table->hashtable, &entry->index_hash,
-		     index_bucket_key(index));
-	spin_unlock_bh(&table->lock);
-	return index;
+		WRITE_ONCE(index->id, (__force __le32)get_random_u32());
+		ret = rhashtable_lookup_insert_fast(&dir->indices, &index->node,
+						    indices_params);
+	} while (ret == -EEXIST);
+	if (!ret)
+		WRITE_ONCE(index->listed, true);
+	return ret;
 }
 
-bool wg_index_hashtable_replace(struct index_hashtable *table,
-				struct index_hashtable_entry *old,
-				struct index_hashtable_entry *new)
+bool wg_index_transfer(struct wg_directory *dir, struct wg_index *from,
+		       struct wg_index *to)
 {
-	bool replaced = false;
-
-	spin_lock_bh(&table->lock);
-	if (hlist_unhashed(&old->index_hash))
-		goto out;
-	new->index = old->index;
-	hlist_replace_rcu(&old->index_hash, &new->index_hash);
-	/*
-	 * Mark @old unhashed, but leave its next pointer: a reader standing
-	 * on it must still reach the rest of the bucket.
-	 */
-	WRITE_ONCE(old->index_hash.pprev, NULL);
-	replaced = true;
-out:
-	spin_unlock_bh(&table->lock);
-	return replaced;
+	if (!READ_ONCE(from->listed))
+		return false;
+	to->id = from->id;
+	if (rhashtable_replace_fast(&dir->indices, &from->node, &to->node,
+				    indices_params))
+		return false;
+	WRITE_ONCE(from->listed, false);
+	WRITE_ONCE(to->listed, true);
+	return true;
 }
 
-void wg_index_hashtable_remove(struct index_hashtable *table,
-			       struct index_hashtable_entry *entry)
+void wg_index_release(struct wg_directory *dir, struct wg_index *index)
 {
-	spin_lock_bh(&table->lock);
-	hash_del_rcu(&entry->index_hash);
-	spin_unlock_bh(&table->lock);
+	if (xchg(&index->listed, false))
+		rhashtable_remove_fast(&dir->indices, &index->node,
+				       indices_params);
 }
 
-struct index_hashtable_entry *
-wg_index_hashtable_lookup(struct index_hashtable *table,
-			  const enum index_hashtable_type type_mask,
-			  const __le32 index, struct wg_peer **peer)
+struct wg_index *wg_index_find(struct wg_directory *dir, __le32 id,
+			       unsigned int kinds, struct wg_peer **peer)
 {
-	struct index_hashtable_entry *iter, *found = NULL;
+	struct wg_index *index;
 
 	*peer = NULL;
-	rcu_read_lock_bh();
-	hash_for_each_possible_rcu(table->hashtable, iter, index_hash,
-				   index_bucket_key(index)) {
-		if (iter->index == index && (iter->type & type_mask)) {
-			found = iter;
-			break;
-		}
-	}
-	if (found) {
+	rcu_read_lock();
+	index = rhashtable_lookup(&dir->indices, &id, indices_params);
+	if (index && (index->kind & kinds))
 		/* A peer on its way out no longer answers to its indices. */
-		*peer = wg_peer_get_maybe_zero(found->peer);
-		if (!*peer)
-			found = NULL;
-	}
-	rcu_read_unlock_bh();
-	return found;
+		*peer = wg_peer_get_maybe_zero(index->peer);
+	rcu_read_unlock();
+	return *peer ? index : NULL;
 }

@@ -97,13 +97,12 @@ static struct noise_keypair *session_for_index(struct wg_device *wg,
 					       struct wg_peer **peer)
 {
 	__le32 index = ((struct message_data *)skb->data)->key_idx;
-	struct index_hashtable_entry *entry;
 	struct noise_keypair *keypair = NULL;
+	struct wg_index *entry;
 
 	*peer = NULL;
 	rcu_read_lock_bh();
-	entry = wg_index_hashtable_lookup(wg->index_hashtable,
-					  INDEX_HASHTABLE_KEYPAIR, index, peer);
+	entry = wg_index_find(wg->directory, index, WG_INDEX_SESSION, peer);
 	if (entry)
 		keypair = wg_noise_keypair_get(container_of(entry, struct noise_keypair,
 							    entry));
@@ -199,11 +198,11 @@ static enum admission admit_handshake(struct wg_device *wg, struct sk_buff *skb)
 {
 	bool busy = handshakes_under_load(wg);
 
-	switch (wg_cookie_validate_packet(&wg->cookie_checker, skb, busy)) {
-	case VALID_MAC_WITH_COOKIE:
+	switch (wg_cookie_check(wg, skb, busy)) {
+	case WG_MACS_ACCEPT:
 		return ADMIT;
-	case VALID_MAC_BUT_NO_COOKIE:
-		return busy ? ASK_FOR_COOKIE : ADMIT;
+	case WG_MACS_NEED_COOKIE:
+		return ASK_FOR_COOKIE;
 	default:
 		return REFUSE;
 	}
@@ -251,7 +250,7 @@ static void receive_handshake(struct wg_device *wg, struct sk_buff *skb)
 
 	if (type == MESSAGE_HANDSHAKE_COOKIE) {
 		net_dbg_ratelimited("%s: receiving cookie response\n", wg->dev->name);
-		wg_cookie_message_consume((void *)skb->data, wg);
+		wg_cookie_reply_take(wg, (void *)skb->data);
 		return;
 	}
 

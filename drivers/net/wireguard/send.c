@@ -50,7 +50,7 @@ static bool initiation_allowed(struct wg_peer *peer)
 /* What every handshake message we send a peer gets: MACs, timers, socket. */
 static void send_handshake_message(struct wg_peer *peer, void *msg, size_t len)
 {
-	wg_cookie_add_mac_to_packet(msg, len, peer);
+	wg_cookie_stamp(&peer->cookie, msg, len);
 	wg_timers_note(peer, WG_TIMER_AUTH_SENT);
 	atomic64_set(&peer->last_sent_handshake, ktime_get_coarse_boottime_ns());
 	if (!wg_socket_send_buffer_to_peer(peer, msg, len, HANDSHAKE_DSCP))
@@ -122,8 +122,7 @@ void wg_tx_cookie_reply(struct wg_device *wg, struct sk_buff *initiation,
 	struct message_handshake_cookie msg;
 
 	net_dbg_ratelimited("%s: sending cookie reply\n", wg->dev->name);
-	wg_cookie_message_create(&msg, initiation, sender_index,
-				 &wg->cookie_checker);
+	wg_cookie_reply_build(wg, &msg, initiation, sender_index);
 	wg_socket_send_buffer_as_reply_to_skb(wg, initiation, &msg, sizeof(msg));
 }
 

@@ -37,18 +37,23 @@ static bool __init st_side_init(struct st_side *side,
 {
 	struct wg_device *wg;
 	struct wg_peer *peer;
+	int ret;
 
 	wg = kzalloc(sizeof(*wg), GFP_KERNEL);
 	side->wg = wg;
 	if (!wg)
 		return false;
 	wg_noise_static_identity_init(&wg->static_identity);
-	wg_noise_set_static_identity_private_key(&wg->static_identity,
-						 side->private_key);
-	wg->peer_hashtable = wg_pubkey_hashtable_alloc();
-	wg->index_hashtable = wg_index_hashtable_alloc();
+	mutex_init(&wg->device_update_lock);
+	INIT_LIST_HEAD(&wg->peer_list);
+	mutex_lock(&wg->device_update_lock);
+	ret = wg_noise_change_identity(wg, side->private_key);
+	mutex_unlock(&wg->device_update_lock);
+	if (ret)
+		return false;
+	wg->directory = wg_directory_create();
 	peer = kzalloc(sizeof(*peer), GFP_KERNEL);
-	if (!wg->peer_hashtable || !wg->index_hashtable || !peer) {
+	if (!wg->directory || !peer) {
 		kfree(peer);
 		return false;
 	}
@@ -60,7 +65,10 @@ static bool __init st_side_init(struct st_side *side,
 	wg_noise_handshake_init(&peer->handshake, &wg->static_identity,
 				peer_public, psk, peer);
 	wg_noise_keypairs_init(&peer->keypairs);
-	wg_pubkey_hashtable_add(wg->peer_hashtable, peer);
+	if (wg_directory_add_peer(wg->directory, peer)) {
+		kfree(peer);
+		return false;
+	}
 	side->peer = peer;
 	return true;
 }
@@ -72,7 +80,7 @@ static void __init st_side_clear(struct st_side *side)
 		return;
 	wg_noise_handshake_clear(&side->peer->handshake);
 	wg_noise_keypairs_clear(&side->peer->keypairs);
-	wg_pubkey_hashtable_remove(side->wg->peer_hashtable, side->peer);
+	wg_directory_remove_peer(side->wg->directory, side->peer);
 }
 
 /* After an RCU barrier: nobody looks at any of it any more. */
@@ -82,10 +90,7 @@ static void __init st_side_free(struct st_side *side)
 		return;
 	kfree(side->peer);
 	wg_noise_static_identity_clear(&side->wg->static_identity);
-	if (side->wg->index_hashtable)
-		wg_index_hashtable_free(side->wg->index_hashtable);
-	if (side->wg->peer_hashtable)
-		wg_pubkey_hashtable_free(side->wg->peer_hashtable);
+	wg_directory_destroy(side->wg->directory);
 	kfree(side->wg);
 	memzero_explicit(side->private_key, NOISE_PUBLIC_KEY_LEN);
 }
@@ -168,23 +173,23 @@ static bool __init st_sessions_match(struct noise_keypair *initiator,
 		return false;
 	if (!ST_OK(initiator->sending.is_valid && responder->sending.is_valid))
 		return false;
-	if (!ST_OK(initiator->remote_index == responder->entry.index))
+	if (!ST_OK(initiator->remote_index == responder->entry.id))
 		return false;
-	if (!ST_OK(responder->remote_index == initiator->entry.index))
+	if (!ST_OK(responder->remote_index == initiator->entry.id))
 		return false;
 
 	/* The responder's index table finds its session, and only as one. */
-	if (!ST_OK(wg_index_hashtable_lookup(responder->entry.peer->device->index_hashtable,
-					     INDEX_HASHTABLE_KEYPAIR,
-					     initiator->remote_index, &peer) ==
+	if (!ST_OK(wg_index_find(responder->entry.peer->device->directory,
+				 initiator->remote_index, WG_INDEX_SESSION,
+				 &peer) ==
 		   &responder->entry))
 		return false;
 	if (!ST_OK(peer == responder->entry.peer))
 		return false;
 	wg_peer_put(peer);
-	if (!ST_OK(!wg_index_hashtable_lookup(responder->entry.peer->device->index_hashtable,
-					      INDEX_HASHTABLE_HANDSHAKE,
-					      initiator->remote_index, &peer)))
+	if (!ST_OK(!wg_index_find(responder->entry.peer->device->directory,
+				  initiator->remote_index, WG_INDEX_HANDSHAKE,
+				  &peer)))
 		return false;
 
 	/* And a packet sealed by one opens with the other. */
@@ -223,10 +228,10 @@ static bool __init st_first_handshake(struct st_handshake *t)
 
 	if (!ST_OK(st_consume_initiation(t, &t->b)))
 		return false;
-	if (!ST_OK(b_handshake->state == HANDSHAKE_CONSUMED_INITIATION))
+	if (!ST_OK(b_handshake->stage == NOISE_INITIATION_RECEIVED))
 		return false;
 	/* A replay, even with the flood protection out of the way. */
-	b_handshake->last_initiation_consumption = 0;
+	b_handshake->last_initiation_at = 0;
 	if (!ST_OK(!st_consume_initiation(t, &t->b)))
 		return false;
 
@@ -291,11 +296,11 @@ static bool __init st_second_handshake(struct st_handshake *t)
 	 * "Just now" must stay just now however slowly the DHs run (QEMU
 	 * without KVM): pretend the last one is still ahead of us.
 	 */
-	b_handshake->last_initiation_consumption =
+	b_handshake->last_initiation_at =
 		ktime_get_coarse_boottime_ns() + NSEC_PER_SEC;
 	if (!ST_OK(!st_consume_initiation(t, &t->b)))
 		return false;
-	b_handshake->last_initiation_consumption -= 2 * NSEC_PER_SEC;
+	b_handshake->last_initiation_at -= 2 * NSEC_PER_SEC;
 	if (!ST_OK(st_consume_initiation(t, &t->b)))
 		return false;
 	if (!ST_OK(wg_noise_handshake_create_response(&t->response, b_handshake)))
@@ -338,6 +343,78 @@ static bool __init st_second_handshake(struct st_handshake *t)
 	return true;
 }
 
+/* A key change of @side, its one peer listed as netlink would have it. */
+static int __init st_change_key(struct st_side *side,
+				const u8 private_key[NOISE_PUBLIC_KEY_LEN])
+{
+	struct wg_device *wg = side->wg;
+	int ret;
+
+	mutex_lock(&wg->device_update_lock);
+	list_add(&side->peer->peer_list, &wg->peer_list);
+	wg->num_peers = 1;
+	ret = wg_noise_change_identity(wg, private_key);
+	list_del_init(&side->peer->peer_list);
+	wg->num_peers = 0;
+	mutex_unlock(&wg->device_update_lock);
+	return ret;
+}
+
+/*
+ * A key change lands in one step: the handshake in progress is reset,
+ * the peer's DH(static, static) and the device's cookie keys are those of
+ * the new key, and a peer that has our new public key can no longer
+ * handshake, before anyone has removed it.
+ */
+static bool __init st_key_change(struct st_handshake *t)
+{
+	struct noise_static_identity *c_identity = &t->c.wg->static_identity;
+	struct noise_handshake *b_handshake = &t->b.peer->handshake;
+	static const u8 none[NOISE_PUBLIC_KEY_LEN];
+	struct wg_cookie_keys expected;
+	u8 static_static[NOISE_PUBLIC_KEY_LEN];
+	struct wg_peer *peer;
+
+	if (!ST_OK(wg_noise_handshake_create_initiation(&t->initiation,
+							&t->a.peer->handshake)))
+		return false;
+	/* Not a replay nor a flood, however soon after the last one. */
+	memset(b_handshake->newest_timestamp, 0, NOISE_TIMESTAMP_LEN);
+	b_handshake->last_initiation_at = 0;
+	peer = wg_noise_handshake_consume_initiation(&t->initiation, t->b.wg);
+	if (!ST_OK(peer == t->b.peer))
+		return false;
+	wg_peer_put(peer);
+	if (!ST_OK(!st_change_key(&t->b, t->b.private_key)))
+		return false;
+	if (!ST_OK(b_handshake->stage == NOISE_IDLE))
+		return false;
+	if (!ST_OK(!wg_noise_handshake_create_response(&t->response,
+						       b_handshake)))
+		return false;
+	if (!ST_OK(curve25519(static_static, t->b.private_key,
+			      t->a.public_key)) ||
+	    !ST_OK(!memcmp(b_handshake->static_static, static_static,
+			   NOISE_PUBLIC_KEY_LEN)))
+		return false;
+
+	/* c takes a's key, and so the key of its own one peer. */
+	if (!ST_OK(!st_change_key(&t->c, t->a.private_key)))
+		return false;
+	if (!ST_OK(!memcmp(c_identity->static_public, t->a.public_key,
+			   NOISE_PUBLIC_KEY_LEN)))
+		return false;
+	wg_cookie_keys_derive(&expected, t->a.public_key);
+	if (!ST_OK(!memcmp(&c_identity->cookie_keys, &expected,
+			   sizeof(expected))))
+		return false;
+	if (!ST_OK(!memcmp(t->c.peer->handshake.static_static, none,
+			   NOISE_PUBLIC_KEY_LEN)))
+		return false;
+	return ST_OK(!wg_noise_handshake_create_initiation(&t->initiation,
+							   &t->c.peer->handshake));
+}
+
 /*
  * Known answers, from an independent HMAC/HKDF over BLAKE2s (Python's hmac
  * and hashlib): the initial chaining key and hash of every handshake, and
@@ -378,15 +455,18 @@ static bool __init st_primitives(void)
 {
 	static const u8 data[] __initconst = "WireGuard";
 	u8 chaining_key[NOISE_HASH_LEN], out[3][NOISE_HASH_LEN];
+	u8 *outputs[] = { out[0], out[1], out[2] };
 	int i;
 
-	if (!ST_OK(!memcmp(initial_chaining_key, st_initial_chaining_key,
-			   NOISE_HASH_LEN)) ||
-	    !ST_OK(!memcmp(initial_hash, st_initial_hash, NOISE_HASH_LEN)))
+	if (!ST_OK(!memcmp(protocol_start.chaining_key,
+			   st_initial_chaining_key, NOISE_HASH_LEN)) ||
+	    !ST_OK(!memcmp(protocol_start.hash, st_initial_hash,
+			   NOISE_HASH_LEN)))
 		return false;
 	for (i = 0; i < NOISE_HASH_LEN; ++i)
 		chaining_key[i] = i;
-	kdf(out[0], out[1], out[2], data, sizeof(data) - 1, chaining_key);
+	kdf(outputs, ARRAY_SIZE(outputs), chaining_key, data,
+	    sizeof(data) - 1);
 	return ST_OK(!memcmp(out, st_kdf_outputs, sizeof(out)));
 }
 
@@ -410,7 +490,7 @@ bool __init wg_noise_handshake_selftest(void)
 		goto out;
 	}
 	ok = st_primitives() && st_first_handshake(t) &&
-	     st_second_handshake(t);
+	     st_second_handshake(t) && st_key_change(t);
 
 out:
 	if (t) {
