@@ -109,32 +109,11 @@ static void flow4_init(struct flowi4 *fl, const struct endpoint *endpoint,
 }
 
 /*
- * Whether src4 is still an address of the interface it was reached on.
- * Removing an address flushes the routing cache, so this only runs when our
- * dst_cache has already missed.
- */
-static bool src4_still_ours(struct net *net, const struct endpoint *endpoint)
-{
-	struct in_device *in_dev;
-	struct net_device *dev;
-	bool ours = false;
-
-	if (!endpoint->src_if4)
-		return true;
-	rcu_read_lock();
-	dev = dev_get_by_index_rcu(net, endpoint->src_if4);
-	in_dev = dev ? __in_dev_get_rcu(dev) : NULL;
-	if (in_dev)
-		ours = inet_confirm_addr(net, in_dev, 0, endpoint->src4.s_addr,
-					 RT_SCOPE_HOST);
-	rcu_read_unlock();
-	return ours;
-}
-
-/*
  * Routes to an IPv4 endpoint, preferring the local address the peer last
- * reached us at.  If that address is no longer usable the lookup is redone
- * without it and *@src_stale tells the caller to forget it.
+ * reached us at.  That address is kept while the route leaves through the
+ * interface the peer's packets arrive on; when routing takes another way,
+ * the route's own source goes with it.  If the address is no longer ours,
+ * *@src_stale tells the caller to forget it.
  */
 static struct rtable *route4(struct wg_device *wg, struct sock *sock,
 			     struct flowi4 *fl, const struct endpoint *endpoint,
@@ -145,11 +124,13 @@ static struct rtable *route4(struct wg_device *wg, struct sock *sock,
 	__be16 sport = fl->fl4_sport;
 	struct rtable *rt;
 
-	if (fl->saddr && !src4_still_ours(net, endpoint)) {
-		flow4_init(fl, endpoint, 0, sport, mark);
-		*src_stale = true;
-	}
 	rt = ip_route_output_flow(net, fl, sock);
+	if (fl->saddr && endpoint->src_if4 && !IS_ERR(rt) &&
+	    rt->dst.dev->ifindex != endpoint->src_if4) {
+		ip_rt_put(rt);
+		flow4_init(fl, endpoint, 0, sport, mark);
+		rt = ip_route_output_flow(net, fl, sock);
+	}
 	/* -EINVAL is what a source address that is not local gets. */
 	if (IS_ERR(rt) && PTR_ERR(rt) == -EINVAL && fl->saddr) {
 		flow4_init(fl, endpoint, 0, sport, mark);
