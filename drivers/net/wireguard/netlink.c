@@ -721,6 +721,8 @@ static void remove_unlisted_peers(struct wg_device *wg)
 
 static int set_listen_port(struct wg_device *wg, u16 port)
 {
+	int ret;
+
 	if (!netif_running(wg->dev)) {
 		wg->incoming_port = port;
 		return 0;
@@ -728,7 +730,10 @@ static int set_listen_port(struct wg_device *wg, u16 port)
 	/* Rebinding the port in use would only fail. */
 	if (port && port == wg->incoming_port)
 		return 0;
-	return wg_socket_init(wg, port);
+	ret = wg_socket_init(wg, port);
+	if (!ret)
+		wg_socket_clear_all_endpoint_srcs(wg);
+	return ret;
 }
 
 static void set_fwmark(struct wg_device *wg, u32 fwmark)

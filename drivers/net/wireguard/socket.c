@@ -444,6 +444,20 @@ void wg_socket_clear_peer_endpoint_src(struct wg_peer *peer)
 }
 
 /*
+ * A new socket: the local addresses learnt on the old one are forgotten,
+ * so that the next packets leave from the routes' own sources and the
+ * peers learn our new port and address together.
+ */
+void wg_socket_clear_all_endpoint_srcs(struct wg_device *wg)
+{
+	struct wg_peer *peer;
+
+	lockdep_assert_held(&wg->device_update_lock);
+	list_for_each_entry(peer, &wg->peer_list, peer_list)
+		wg_socket_clear_peer_endpoint_src(peer);
+}
+
+/*
  * encap_rcv of both sockets, from softirq under RCU, with the UDP checksum
  * verified and skb->data at the UDP header.  Returning 0 tells the UDP layer
  * that the skb is ours now, whether we keep it or free it.

@@ -39,5 +39,7 @@ void wg_socket_set_peer_endpoint_from_skb(struct wg_peer *peer,
 					  const struct sk_buff *skb);
 /* Forget the local source address; the next send picks a new one. */
 void wg_socket_clear_peer_endpoint_src(struct wg_peer *peer);
+/* The same for every peer, after a listen port change (device_update_lock). */
+void wg_socket_clear_all_endpoint_srcs(struct wg_device *wg);
 
 #endif /* _WG_SOCKET_H */
