@@ -45,7 +45,7 @@ static int wg_open(struct net_device *dev)
 	struct wg_peer *peer;
 	int ret;
 
-	ret = wg_socket_init(wg, wg->incoming_port);
+	ret = wg_socket_open(wg, wg->incoming_port);
 	if (ret < 0)
 		return ret;
 	mutex_lock(&wg->device_update_lock);
@@ -72,7 +72,7 @@ static int wg_stop(struct net_device *dev)
 		wg_timers_allow_handshake_now(peer);
 	}
 	mutex_unlock(&wg->device_update_lock);
-	wg_socket_reinit(wg, NULL, NULL);
+	wg_socket_swap(wg, NULL, NULL);
 	return 0;
 }
 
@@ -136,8 +136,7 @@ static netdev_tx_t wg_xmit(struct sk_buff *skb, struct net_device *dev)
 				    dev->name);
 		goto err_icmp;
 	}
-	if (unlikely(READ_ONCE(peer->endpoint.addr.sa_family) != AF_INET &&
-		     READ_ONCE(peer->endpoint.addr.sa_family) != AF_INET6)) {
+	if (unlikely(wg_endpoints_empty(&peer->endpoints))) {
 		ret = -EDESTADDRREQ;
 		net_dbg_ratelimited("%s: no endpoint for peer %llu\n",
 				    dev->name, peer->internal_id);
@@ -262,7 +261,7 @@ static void wg_uninit(struct net_device *dev)
 	struct wg_device *wg = netdev_priv(dev);
 
 	list_del(&wg->device_list);
-	wg_socket_reinit(wg, NULL, NULL);
+	wg_socket_swap(wg, NULL, NULL);
 
 	mutex_lock(&wg->device_update_lock);
 	wg_peer_remove_all(wg);

@@ -46,7 +46,7 @@ struct wg_peer *wg_peer_create(struct wg_device *wg,
 	peer = kmem_cache_zalloc(peer_cache, GFP_KERNEL);
 	if (!peer)
 		return ERR_PTR(-ENOMEM);
-	if (dst_cache_init(&peer->endpoint_cache, GFP_KERNEL)) {
+	if (wg_endpoints_init(&peer->endpoints)) {
 		kmem_cache_free(peer_cache, peer);
 		return ERR_PTR(-ENOMEM);
 	}
@@ -58,7 +58,6 @@ struct wg_peer *wg_peer_create(struct wg_device *wg,
 	wg_noise_keypairs_init(&peer->keypairs);
 	wg_cookie_init(&peer->latest_cookie);
 	wg_cookie_checker_precompute_peer_keys(peer);
-	rwlock_init(&peer->endpoint_lock);
 	INIT_LIST_HEAD(&peer->allowedips_list);
 	skb_queue_head_init(&peer->staged_packet_queue);
 	wg_serial_queue_init(&peer->tx_queue);
@@ -168,7 +167,7 @@ static void peer_free_rcu(struct rcu_head *rcu)
 {
 	struct wg_peer *peer = container_of(rcu, struct wg_peer, rcu);
 
-	dst_cache_destroy(&peer->endpoint_cache);
+	wg_endpoints_destroy(&peer->endpoints);
 	/* Keys are secrets: do not leave them in freed memory. */
 	memzero_explicit(&peer->handshake, sizeof(peer->handshake));
 	memzero_explicit(&peer->latest_cookie, sizeof(peer->latest_cookie));

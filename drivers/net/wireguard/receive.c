@@ -114,7 +114,7 @@ static void receive_handshake(struct wg_device *wg, struct sk_buff *skb)
 			DEV_STATS_INC(wg->dev, rx_errors);
 			return;
 		}
-		wg_socket_set_peer_endpoint_from_skb(peer, skb);
+		wg_endpoints_learn_from_skb(peer, skb);
 		wg_packet_send_handshake_response(peer);
 	} else {
 		struct message_handshake_response *msg = (void *)skb->data;
@@ -130,7 +130,7 @@ static void receive_handshake(struct wg_device *wg, struct sk_buff *skb)
 			DEV_STATS_INC(wg->dev, rx_errors);
 			return;
 		}
-		wg_socket_set_peer_endpoint_from_skb(peer, skb);
+		wg_endpoints_learn_from_skb(peer, skb);
 		if (wg_noise_handshake_begin_session(&peer->handshake,
 						     &peer->keypairs)) {
 			wg_timers_session_derived(peer);
@@ -435,7 +435,7 @@ static void keep_key_fresh_on_receive(struct wg_peer *peer,
 static void receive_in_order(struct wg_peer *peer, struct sk_buff *skb)
 {
 	struct noise_keypair *keypair = PACKET_CB(skb)->keypair;
-	struct endpoint endpoint;
+	struct wg_path path;
 
 	if (unlikely(atomic_read(&PACKET_CB(skb)->state) != PACKET_STATE_CRYPTED))
 		goto drop;
@@ -445,7 +445,7 @@ static void receive_in_order(struct wg_peer *peer, struct sk_buff *skb)
 				    peer->device->dev->name, peer->internal_id);
 		goto drop;
 	}
-	if (unlikely(wg_socket_endpoint_from_skb(&endpoint, skb)))
+	if (unlikely(wg_path_from_skb(&path, skb)))
 		goto drop;
 
 	/* Authenticated and new: only now may it change anything. */
@@ -456,7 +456,7 @@ static void receive_in_order(struct wg_peer *peer, struct sk_buff *skb)
 	keep_key_fresh_on_receive(peer, keypair);
 	wg_timers_any_authenticated_packet_received(peer);
 	wg_timers_any_authenticated_packet_traversal(peer);
-	wg_socket_set_peer_endpoint(peer, &endpoint);
+	wg_endpoints_learn(peer, &path);
 
 	wg_reset_packet(skb, false);
 	deliver_data(peer, skb);

@@ -41,8 +41,7 @@ static void send_handshake_initiation(struct wg_peer *peer)
 	wg_timers_any_authenticated_packet_traversal(peer);
 	wg_timers_any_authenticated_packet_sent(peer);
 	atomic64_set(&peer->last_sent_handshake, ktime_get_coarse_boottime_ns());
-	wg_socket_send_buffer_to_peer(peer, &packet, sizeof(packet),
-				      HANDSHAKE_DSCP);
+	wg_socket_send_copy(peer, &packet, sizeof(packet), HANDSHAKE_DSCP);
 	wg_timers_handshake_initiated(peer);
 }
 
@@ -93,8 +92,7 @@ void wg_packet_send_handshake_response(struct wg_peer *peer)
 	wg_timers_any_authenticated_packet_traversal(peer);
 	wg_timers_any_authenticated_packet_sent(peer);
 	atomic64_set(&peer->last_sent_handshake, ktime_get_coarse_boottime_ns());
-	wg_socket_send_buffer_to_peer(peer, &packet, sizeof(packet),
-				      HANDSHAKE_DSCP);
+	wg_socket_send_copy(peer, &packet, sizeof(packet), HANDSHAKE_DSCP);
 }
 
 void wg_packet_send_handshake_cookie(struct wg_device *wg,
@@ -106,8 +104,7 @@ void wg_packet_send_handshake_cookie(struct wg_device *wg,
 	net_dbg_ratelimited("%s: sending cookie reply\n", wg->dev->name);
 	wg_cookie_message_create(&packet, initiating_skb, sender_index,
 				 &wg->cookie_checker);
-	wg_socket_send_buffer_as_reply_to_skb(wg, initiating_skb, &packet,
-					      sizeof(packet));
+	wg_socket_reply(wg, initiating_skb, &packet, sizeof(packet));
 }
 
 /*
@@ -217,7 +214,7 @@ static void send_encrypted(struct wg_peer *peer, struct sk_buff *skb)
 
 	wg_timers_any_authenticated_packet_traversal(peer);
 	wg_timers_any_authenticated_packet_sent(peer);
-	if (unlikely(wg_socket_send_skb_to_peer(peer, skb, PACKET_CB(skb)->ds)))
+	if (unlikely(wg_socket_send(peer, skb, PACKET_CB(skb)->ds)))
 		return;
 	WRITE_ONCE(peer->tx_bytes, READ_ONCE(peer->tx_bytes) + len);
 	if (likely(!is_keepalive)) {

@@ -79,7 +79,7 @@ static void expired_retransmit_handshake(struct timer_list *timer)
 		   peer->internal_id, REKEY_TIMEOUT,
 		   peer->timer_handshake_attempts);
 	/* The answer may have gone to an address we no longer have. */
-	wg_socket_clear_peer_endpoint_src(peer);
+	wg_endpoints_forget_local(peer);
 	wg_packet_send_queued_handshake_initiation(peer, true);
 }
 
@@ -104,7 +104,7 @@ static void expired_new_handshake(struct timer_list *timer)
 		   "peer %llu: sent data %d seconds ago without an answer, new handshake\n",
 		   peer->internal_id, KEEPALIVE_TIMEOUT + REKEY_TIMEOUT);
 	/* Perhaps the peer answers to an address we no longer have. */
-	wg_socket_clear_peer_endpoint_src(peer);
+	wg_endpoints_forget_local(peer);
 	wg_packet_send_queued_handshake_initiation(peer, false);
 }
 
