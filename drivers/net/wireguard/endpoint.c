@@ -368,16 +368,50 @@ static int route_path(struct wg_device *wg, const struct wg_path *path,
 	return ret;
 }
 
-/* Our own packets routed into ourselves would recurse for ever. */
+static const void *route_daddr(const struct wg_route *route)
+{
+	if (route->family == AF_INET)
+		return &route->fl.u.ip4.daddr;
+	return &route->fl.u.ip6.daddr;
+}
+
+static void set_nested(struct wg_peer *peer, bool nested)
+{
+	if (peer && READ_ONCE(peer->endpoints.nested) != nested)
+		WRITE_ONCE(peer->endpoints.nested, nested);
+}
+
+/*
+ * A route that ends in our own device puts the packet inside the tunnel of
+ * the peer whose allowed IPs hold the endpoint: a tunnel inside a tunnel.
+ * That peer must be another one, reached directly; a route leading back to
+ * @peer, to no peer or to a peer that is itself reached through us would
+ * have each packet go round and grow for ever.  The check is repeated on
+ * cached routes: allowed IPs change without the routing table.
+ */
 static int check_nesting(struct wg_device *wg, struct wg_peer *peer,
 			 struct wg_route *route)
 {
-	if (likely(route->dst->dev != wg->dev))
+	struct wg_peer *carrier;
+	bool loops;
+
+	if (likely(route->dst->dev != wg->dev)) {
+		set_nested(peer, false);
 		return 0;
+	}
+	set_nested(peer, true);
+	carrier = wg_allowedips_lookup_addr(&wg->peer_allowedips, route->family,
+					    route_daddr(route));
+	loops = !carrier || carrier == peer ||
+		READ_ONCE(carrier->endpoints.nested);
+	wg_peer_put(carrier);
+	if (likely(!loops))
+		return 0;
+
 	dst_release(route->dst);
 	route->dst = NULL;
-	net_dbg_ratelimited("%s: route to an endpoint loops back into the device\n",
-			    wg->dev->name);
+	net_dbg_ratelimited("%s: the route to peer %llu's endpoint loops inside the device\n",
+			    wg->dev->name, peer ? peer->internal_id : 0);
 	return -ELOOP;
 }
 

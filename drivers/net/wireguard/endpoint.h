@@ -55,6 +55,11 @@ struct wg_endpoints {
 	unsigned int count;
 	/* The entry we send to, when count > 0. */
 	unsigned int active;
+	/*
+	 * The active route ends in our own device: the peer is reached inside
+	 * the tunnel of another of its peers.  Read locklessly by the others.
+	 */
+	bool nested;
 	struct wg_endpoint entry[WG_ENDPOINTS_MAX];
 };
 
