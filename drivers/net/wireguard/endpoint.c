@@ -232,17 +232,13 @@ void wg_device_forget_local_addresses(struct wg_device *wg)
 }
 
 /*
- * Whether a route looked up with the learnt local address may keep it: it
- * must exist (a local address that went away gets -EINVAL) and leave
- * through the interface the peer's packets arrive on.
+ * Whether a route found with the learnt local address may keep it: only
+ * when it leaves through the interface the peer's packets arrive on.
  */
-static bool route_keeps_local(const struct wg_path *path,
-			      const struct dst_entry *dst)
+static bool leaves_by_arrival(const struct wg_path *path,
+			      const struct net_device *dev)
 {
-	if (IS_ERR(dst))
-		return false;
-	return !path->arrival_ifindex ||
-	       dst->dev->ifindex == path->arrival_ifindex;
+	return !path->arrival_ifindex || dev->ifindex == path->arrival_ifindex;
 }
 
 static void flow4_init(struct flowi4 *fl, const struct wg_path *path,
@@ -266,13 +262,16 @@ static int route4(struct wg_device *wg, const struct wg_path *path,
 	u32 mark = READ_ONCE(wg->fwmark);
 	struct rtable *rt;
 
-	flow4_init(fl, path, path->local.ip4, route->sock, mark);
+	flow4_init(fl, path, 0, route->sock, mark);
 	rt = cache ? dst_cache_get_ip4(cache, &fl->saddr) : NULL;
 	if (rt)
 		goto found;
 
+	fl->saddr = path->local.ip4;
 	rt = ip_route_output_flow(net, fl, route->sock);
-	if (fl->saddr && !route_keeps_local(path, rt ? &rt->dst : NULL)) {
+	/* A local address that went away gets -EINVAL. */
+	if (path->local.ip4 &&
+	    (IS_ERR(rt) || !leaves_by_arrival(path, rt->dst.dev))) {
 		if (!IS_ERR(rt))
 			ip_rt_put(rt);
 		flow4_init(fl, path, 0, route->sock, mark);
@@ -310,17 +309,20 @@ static int route6(struct wg_device *wg, const struct wg_path *path,
 	struct net *net = sock_net(route->sock);
 	u32 mark = READ_ONCE(wg->fwmark);
 	struct dst_entry *dst;
+	bool with_local;
 
-	flow6_init(fl, path, &path->local.ip6, route->sock, mark);
+	flow6_init(fl, path, &in6addr_any, route->sock, mark);
 	dst = cache ? dst_cache_get_ip6(cache, &fl->saddr) : NULL;
 	if (dst)
 		goto found;
 
 	/* Unlike IPv4's, the IPv6 lookup does not check a given source. */
-	if (!ipv6_addr_any(&fl->saddr) && !ipv6_chk_addr(net, &fl->saddr, NULL, 0))
-		fl->saddr = in6addr_any;
+	with_local = !ipv6_addr_any(&path->local.ip6) &&
+		     ipv6_chk_addr(net, &path->local.ip6, NULL, 0);
+	if (with_local)
+		fl->saddr = path->local.ip6;
 	dst = ipv6_stub->ipv6_dst_lookup_flow(net, route->sock, fl, NULL);
-	if (!ipv6_addr_any(&path->local.ip6) && !route_keeps_local(path, dst)) {
+	if (with_local && (IS_ERR(dst) || !leaves_by_arrival(path, dst->dev))) {
 		if (!IS_ERR(dst))
 			dst_release(dst);
 		flow6_init(fl, path, &in6addr_any, route->sock, mark);
