@@ -583,8 +583,7 @@ struct wg_peer *wg_allowedips_lookup_src(struct allowedips *table,
 	return lookup_skb(table, skb, true);
 }
 
-#ifdef CONFIG_WIREGUARD_DEBUG
-/* Only the self-tests look up bare addresses; the packet path has skbs. */
+/* For endpoint.c's loop check and for the self-tests. */
 struct wg_peer *wg_allowedips_lookup_addr(struct allowedips *table, int family,
 					  const void *addr)
 {
@@ -594,7 +593,6 @@ struct wg_peer *wg_allowedips_lookup_addr(struct allowedips *table, int family,
 		return lookup_bytes(table, true, addr);
 	return NULL;
 }
-#endif
 
 int wg_allowedips_slab_init(void)
 {

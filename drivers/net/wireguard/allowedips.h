@@ -99,11 +99,12 @@ struct wg_peer *wg_allowedips_lookup_dst(struct allowedips *table,
 					 struct sk_buff *skb);
 struct wg_peer *wg_allowedips_lookup_src(struct allowedips *table,
 					 struct sk_buff *skb);
-#ifdef CONFIG_WIREGUARD_DEBUG
-/* The same for a bare address (family AF_INET or AF_INET6): self-tests only. */
+/*
+ * The same for a bare address (family AF_INET or AF_INET6): the endpoint
+ * code asks who owns a route's next hop, and the self-tests use it.
+ */
 struct wg_peer *wg_allowedips_lookup_addr(struct allowedips *table, int family,
 					  const void *addr);
-#endif
 
 int wg_allowedips_slab_init(void);
 void wg_allowedips_slab_uninit(void);

@@ -55,7 +55,6 @@ static struct wg_peer *select_peer(struct wg_device *wg, struct sk_buff *skb,
 				   int *err)
 {
 	struct wg_peer *peer;
-	sa_family_t family;
 
 	skb->protocol = wg_inner_protocol(skb);
 	if (unlikely(!skb->protocol)) {
@@ -70,8 +69,7 @@ static struct wg_peer *select_peer(struct wg_device *wg, struct sk_buff *skb,
 		send_unreachable(skb);
 		return NULL;
 	}
-	family = READ_ONCE(peer->endpoint.addr.sa_family);
-	if (unlikely(family != AF_INET && family != AF_INET6)) {
+	if (unlikely(wg_endpoints_empty(&peer->endpoints))) {
 		net_dbg_ratelimited("%s: no endpoint for peer %llu\n",
 				    wg->dev->name, peer->internal_id);
 		*err = -EDESTADDRREQ;
@@ -177,7 +175,7 @@ static int wg_open(struct net_device *dev)
 	struct wg_peer *peer;
 	int ret;
 
-	ret = wg_socket_init(wg, wg->incoming_port);
+	ret = wg_socket_open(wg, wg->incoming_port);
 	if (ret < 0)
 		return ret;
 	/* What waited while we were down goes out now, and keepalives resume. */
@@ -211,7 +209,7 @@ static int wg_stop(struct net_device *dev)
 	list_for_each_entry(peer, &wg->peer_list, peer_list)
 		forget_sessions(peer);
 	mutex_unlock(&wg->device_update_lock);
-	wg_socket_reinit(wg, NULL, NULL);
+	wg_socket_swap(wg, NULL, NULL);
 	return 0;
 }
 
@@ -294,7 +292,7 @@ static void wg_uninit(struct net_device *dev)
 	struct wg_device *wg = netdev_priv(dev);
 
 	list_del(&wg->device_list);
-	wg_socket_reinit(wg, NULL, NULL);
+	wg_socket_swap(wg, NULL, NULL);
 
 	mutex_lock(&wg->device_update_lock);
 	wg_peer_remove_all(wg);

@@ -171,19 +171,13 @@ static int put_device_attrs(struct sk_buff *skb, struct wg_device *wg)
 
 static int put_endpoint(struct sk_buff *skb, struct wg_peer *peer)
 {
-	struct endpoint endpoint;
+	union wg_sockaddr addr;
 
-	read_lock_bh(&peer->endpoint_lock);
-	endpoint = peer->endpoint;
-	read_unlock_bh(&peer->endpoint_lock);
-
-	if (endpoint.addr.sa_family == AF_INET)
-		return nla_put(skb, WGPEER_A_ENDPOINT, sizeof(endpoint.addr4),
-			       &endpoint.addr4);
-	if (endpoint.addr.sa_family == AF_INET6)
-		return nla_put(skb, WGPEER_A_ENDPOINT, sizeof(endpoint.addr6),
-			       &endpoint.addr6);
-	return 0;
+	if (!wg_endpoints_active(peer, &addr))
+		return 0;
+	if (addr.sa.sa_family == AF_INET)
+		return nla_put(skb, WGPEER_A_ENDPOINT, sizeof(addr.sin), &addr.sin);
+	return nla_put(skb, WGPEER_A_ENDPOINT, sizeof(addr.sin6), &addr.sin6);
 }
 
 /* Everything about a peer but its allowed IPs. */
@@ -608,14 +602,7 @@ static int set_peer_allowedips(struct wg_peer *peer, struct nlattr *list,
 
 static void set_peer_endpoint(struct wg_peer *peer, struct nlattr *attr)
 {
-	const struct sockaddr *addr = nla_data(attr);
-	struct endpoint endpoint = { };
-
-	if (addr->sa_family == AF_INET)
-		endpoint.addr4 = *(const struct sockaddr_in *)addr;
-	else
-		endpoint.addr6 = *(const struct sockaddr_in6 *)addr;
-	wg_socket_set_peer_endpoint(peer, &endpoint);
+	wg_endpoints_configure(peer, nla_data(attr));
 }
 
 /* @attr NULL resets it to off, as for a new peer. */
@@ -737,6 +724,8 @@ out:
 
 static int set_listen_port(struct wg_device *wg, u16 port)
 {
+	int ret;
+
 	if (!netif_running(wg->dev)) {
 		wg->incoming_port = port;
 		return 0;
@@ -744,19 +733,19 @@ static int set_listen_port(struct wg_device *wg, u16 port)
 	/* Rebinding the port in use would only fail. */
 	if (port && port == wg->incoming_port)
 		return 0;
-	return wg_socket_init(wg, port);
+	ret = wg_socket_open(wg, port);
+	if (!ret)
+		wg_device_forget_local_addresses(wg);
+	return ret;
 }
 
 static void set_fwmark(struct wg_device *wg, u32 fwmark)
 {
-	struct wg_peer *peer;
-
 	if (wg->fwmark == fwmark)
 		return;
 	WRITE_ONCE(wg->fwmark, fwmark);
 	/* Routes cached under the old mark may be wrong now. */
-	list_for_each_entry(peer, &wg->peer_list, peer_list)
-		wg_socket_clear_peer_endpoint_src(peer);
+	wg_device_forget_local_addresses(wg);
 }
 
 /*

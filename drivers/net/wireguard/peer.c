@@ -37,7 +37,7 @@ struct wg_peer *wg_peer_create(struct wg_device *wg,
 	peer = kmem_cache_zalloc(peer_cache, GFP_KERNEL);
 	if (!peer)
 		return ERR_PTR(-ENOMEM);
-	if (dst_cache_init(&peer->endpoint_cache, GFP_KERNEL)) {
+	if (wg_endpoints_init(&peer->endpoints)) {
 		kmem_cache_free(peer_cache, peer);
 		return ERR_PTR(-ENOMEM);
 	}
@@ -48,7 +48,6 @@ struct wg_peer *wg_peer_create(struct wg_device *wg,
 				public_key, preshared_key, peer);
 	wg_noise_keypairs_init(&peer->keypairs);
 	wg_peer_cookie_init(&peer->cookie, public_key);
-	rwlock_init(&peer->endpoint_lock);
 	INIT_LIST_HEAD(&peer->allowedips_list);
 	skb_queue_head_init(&peer->staged_packet_queue);
 	wg_serial_init(&peer->tx_queue);
@@ -67,7 +66,7 @@ struct wg_peer *wg_peer_create(struct wg_device *wg,
 	if (ret) {
 		napi_disable(&peer->napi);
 		netif_napi_del(&peer->napi);
-		dst_cache_destroy(&peer->endpoint_cache);
+		wg_endpoints_destroy(&peer->endpoints);
 		kmem_cache_free(peer_cache, peer);
 		return ERR_PTR(ret);
 	}
@@ -210,7 +209,7 @@ static void peer_free_rcu(struct rcu_head *rcu)
 {
 	struct wg_peer *peer = container_of(rcu, struct wg_peer, rcu);
 
-	dst_cache_destroy(&peer->endpoint_cache);
+	wg_endpoints_destroy(&peer->endpoints);
 	/* Keys are secrets: do not leave them in freed memory. */
 	memzero_explicit(&peer->handshake, sizeof(peer->handshake));
 	memzero_explicit(&peer->cookie, sizeof(peer->cookie));

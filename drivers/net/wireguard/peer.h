@@ -13,34 +13,15 @@
 #include <linux/rcupdate.h>
 #include <linux/rhashtable-types.h>
 #include <linux/spinlock.h>
-#include <linux/in.h>
-#include <linux/in6.h>
 #include <linux/time64.h>
-#include <net/dst_cache.h>
 
 #include "cookie.h"
+#include "endpoint.h"
 #include "noise.h"
 #include "queueing.h"
 #include "timers.h"
 
 struct wg_device;
-
-/* Where a peer is reached: its address, and the local address we use. */
-struct endpoint {
-	union {
-		struct sockaddr addr;
-		struct sockaddr_in addr4;
-		struct sockaddr_in6 addr6;
-	};
-	union {
-		struct {
-			struct in_addr src4;
-			/* The interface src4 belongs to, to check it stays. */
-			int src_if4;
-		};
-		struct in6_addr src6;
-	};
-};
 
 struct wg_peer {
 	struct wg_device *device;
@@ -58,10 +39,8 @@ struct wg_peer {
 	struct noise_keypairs keypairs;
 	struct wg_peer_cookie cookie;
 
-	/* Learnt from authenticated packets (roaming), or configured. */
-	rwlock_t endpoint_lock;
-	struct endpoint endpoint;
-	struct dst_cache endpoint_cache;
+	/* Where we send: configured, or learnt from authenticated packets. */
+	struct wg_endpoints endpoints;
 
 	/* Packets waiting for a session, and the serial queues. */
 	struct sk_buff_head staged_packet_queue;

@@ -216,7 +216,7 @@ static struct wg_peer *accept_initiation(struct wg_device *wg,
 	peer = wg_noise_handshake_consume_initiation((void *)skb->data, wg);
 	if (unlikely(!peer))
 		return NULL;
-	wg_socket_set_peer_endpoint_from_skb(peer, skb);
+	wg_endpoints_learn_from_skb(peer, skb);
 	wg_tx_handshake_response(peer);
 	return peer;
 }
@@ -229,7 +229,7 @@ static struct wg_peer *accept_response(struct wg_device *wg,
 	peer = wg_noise_handshake_consume_response((void *)skb->data, wg);
 	if (unlikely(!peer))
 		return NULL;
-	wg_socket_set_peer_endpoint_from_skb(peer, skb);
+	wg_endpoints_learn_from_skb(peer, skb);
 	if (wg_noise_handshake_begin_session(&peer->handshake, &peer->keypairs)) {
 		wg_timers_note(peer, WG_TIMER_SESSION_DERIVED);
 		wg_timers_note(peer, WG_TIMER_HANDSHAKE_DONE);
@@ -439,7 +439,7 @@ static void renew_if_expiring(struct wg_peer *peer, struct noise_keypair *keypai
 
 /* What an authentic, new message from the peer changes. */
 static void learn_from(struct wg_peer *peer, struct noise_keypair *keypair,
-		       const struct endpoint *endpoint)
+		       const struct wg_path *path)
 {
 	/* The first message on a new session confirms it for us. */
 	if (wg_noise_received_with_keypair(&peer->keypairs, keypair)) {
@@ -448,14 +448,14 @@ static void learn_from(struct wg_peer *peer, struct noise_keypair *keypair,
 	}
 	renew_if_expiring(peer, keypair);
 	wg_timers_note(peer, WG_TIMER_AUTH_RECEIVED);
-	wg_socket_set_peer_endpoint(peer, endpoint);
+	wg_endpoints_learn(peer, path);
 }
 
 /* The packet at the head of the peer's queue; consumes it and its references. */
 static void receive_in_order(struct wg_peer *peer, struct sk_buff *skb)
 {
 	struct noise_keypair *keypair = PACKET_CB(skb)->keypair;
-	struct endpoint endpoint;
+	struct wg_path path;
 
 	if (unlikely(!wg_verdict_good(skb)))
 		goto drop;
@@ -465,10 +465,10 @@ static void receive_in_order(struct wg_peer *peer, struct sk_buff *skb)
 				    peer->device->dev->name, peer->internal_id);
 		goto drop;
 	}
-	if (unlikely(wg_socket_endpoint_from_skb(&endpoint, skb)))
+	if (unlikely(wg_path_from_skb(&path, skb)))
 		goto drop;
 
-	learn_from(peer, keypair, &endpoint);
+	learn_from(peer, keypair, &path);
 	count_received(peer, message_data_len(skb->len));
 	if (!skb->len) {
 		net_dbg_ratelimited("%s: received keepalive from peer %llu\n",

@@ -53,7 +53,7 @@ static void send_handshake_message(struct wg_peer *peer, void *msg, size_t len)
 	wg_cookie_stamp(&peer->cookie, msg, len);
 	wg_timers_note(peer, WG_TIMER_AUTH_SENT);
 	atomic64_set(&peer->last_sent_handshake, ktime_get_coarse_boottime_ns());
-	if (!wg_socket_send_buffer_to_peer(peer, msg, len, HANDSHAKE_DSCP))
+	if (!wg_socket_send_copy(peer, msg, len, HANDSHAKE_DSCP))
 		count_sent(peer, len);
 }
 
@@ -123,7 +123,7 @@ void wg_tx_cookie_reply(struct wg_device *wg, struct sk_buff *initiation,
 
 	net_dbg_ratelimited("%s: sending cookie reply\n", wg->dev->name);
 	wg_cookie_reply_build(wg, &msg, initiation, sender_index);
-	wg_socket_send_buffer_as_reply_to_skb(wg, initiation, &msg, sizeof(msg));
+	wg_socket_reply(wg, initiation, &msg, sizeof(msg));
 }
 
 /* --- bind: staged packets take nonces of a session ------------------------ */
@@ -363,7 +363,7 @@ static void transmit(struct wg_peer *peer, struct sk_buff *skb)
 	 * skb_scrub_packet() cleared what the inner packet had).
 	 */
 	skb->ignore_df = 1;
-	if (likely(!wg_socket_send_skb_to_peer(peer, skb, PACKET_CB(skb)->dsfield)))
+	if (likely(!wg_socket_send(peer, skb, PACKET_CB(skb)->dsfield)))
 		count_sent(peer, len);
 }
 

@@ -367,7 +367,7 @@ static void perform_actions(struct wg_peer *peer, unsigned int actions)
 			   peer->internal_id, REKEY_TIMEOUT,
 			   READ_ONCE(peer->timers.state.retries));
 		/* The answer may have gone to an address we no longer have. */
-		wg_socket_clear_peer_endpoint_src(peer);
+		wg_endpoints_forget_local(peer);
 		wg_packet_send_queued_handshake_initiation(peer, true);
 	}
 	if (actions & WG_DO_KEEPALIVE)
@@ -375,7 +375,7 @@ static void perform_actions(struct wg_peer *peer, unsigned int actions)
 	if (actions & WG_DO_NEW_HANDSHAKE) {
 		netdev_dbg(dev, "peer %llu: sent data %d seconds ago without an answer, new handshake\n",
 			   peer->internal_id, KEEPALIVE_TIMEOUT + REKEY_TIMEOUT);
-		wg_socket_clear_peer_endpoint_src(peer);
+		wg_endpoints_forget_local(peer);
 		wg_packet_send_queued_handshake_initiation(peer, false);
 	}
 	if (actions & WG_DO_ZERO_KEYS)
