@@ -35,7 +35,7 @@ static const u8 label_cookie[LABEL_LEN + 1] = "cookie--";
 static void derive_key(u8 key[NOISE_SYMMETRIC_KEY_LEN], const u8 *label,
 		       const u8 public_key[NOISE_PUBLIC_KEY_LEN])
 {
-	struct blake2s_state state;
+	struct blake2s_ctx state;
 
 	blake2s_init(&state, NOISE_SYMMETRIC_KEY_LEN);
 	blake2s_update(&state, label, LABEL_LEN);
@@ -97,7 +97,7 @@ static void compute_mac1(u8 mac1[COOKIE_LEN], const void *message, size_t len,
 			 const u8 key[NOISE_SYMMETRIC_KEY_LEN])
 {
 	len -= sizeof(struct message_macs);
-	blake2s(mac1, message, key, COOKIE_LEN, len, NOISE_SYMMETRIC_KEY_LEN);
+	blake2s(key, NOISE_SYMMETRIC_KEY_LEN, message, len, mac1, COOKIE_LEN);
 }
 
 /* ... and mac2 up to itself, mac1 included. */
@@ -105,7 +105,7 @@ static void compute_mac2(u8 mac2[COOKIE_LEN], const void *message, size_t len,
 			 const u8 cookie[COOKIE_LEN])
 {
 	len -= sizeof_field(struct message_macs, mac2);
-	blake2s(mac2, message, cookie, COOKIE_LEN, len, COOKIE_LEN);
+	blake2s(cookie, COOKIE_LEN, message, len, mac2, COOKIE_LEN);
 }
 
 static struct message_macs *macs_of(void *message, size_t len)
@@ -134,7 +134,7 @@ static void refresh_secret(struct cookie_checker *checker)
 static void make_cookie(u8 cookie[COOKIE_LEN], struct sk_buff *skb,
 			struct cookie_checker *checker)
 {
-	struct blake2s_state state;
+	struct blake2s_ctx state;
 
 	refresh_secret(checker);
 

@@ -38,11 +38,12 @@ static atomic64_t keypair_id_counter = ATOMIC64_INIT(0);
 
 void __init wg_noise_init(void)
 {
-	struct blake2s_state state;
+	struct blake2s_ctx state;
 
 	/* The strings go in without their terminating NUL. */
-	blake2s(initial_chaining_key, handshake_construction, NULL,
-		NOISE_HASH_LEN, sizeof(handshake_construction) - 1, 0);
+	blake2s(NULL, 0, handshake_construction,
+		sizeof(handshake_construction) - 1,
+		initial_chaining_key, NOISE_HASH_LEN);
 	blake2s_init(&state, NOISE_HASH_LEN);
 	blake2s_update(&state, initial_chaining_key, NOISE_HASH_LEN);
 	blake2s_update(&state, handshake_identifier,
@@ -56,7 +57,7 @@ void __init wg_noise_init(void)
 static void hmac_blake2s(u8 out[BLAKE2S_HASH_SIZE], const u8 *in,
 			 size_t in_len, const u8 *key, size_t key_len)
 {
-	struct blake2s_state state;
+	struct blake2s_ctx state;
 	u8 block_key[BLAKE2S_BLOCK_SIZE] = { 0 };
 	u8 inner[BLAKE2S_HASH_SIZE];
 	int i;
@@ -119,7 +120,7 @@ static void kdf(u8 *first, u8 *second, u8 *third, const u8 *data,
 /* hash = HASH(hash || data) */
 static void mix_hash(u8 hash[NOISE_HASH_LEN], const u8 *data, size_t len)
 {
-	struct blake2s_state state;
+	struct blake2s_ctx state;
 
 	blake2s_init(&state, NOISE_HASH_LEN);
 	blake2s_update(&state, hash, NOISE_HASH_LEN);

@@ -27,10 +27,10 @@
 #include <net/inet_sock.h>
 #include <net/ip.h>
 #include <net/ipv6.h>
-#include <net/ipv6_stubs.h>
 #include <net/route.h>
 #include <net/udp_tunnel.h>
 
+#include "compat.h"
 #include "device.h"
 #include "messages.h"
 #include "peer.h"
@@ -208,7 +208,7 @@ static int send4(struct wg_device *wg, struct sk_buff *skb,
 	skb->dev = NULL;
 	udp_tunnel_xmit_skb(rt, sock, skb, fl.saddr, fl.daddr, ds,
 			    ip4_dst_hoplimit(&rt->dst), 0, fl.fl4_sport,
-			    fl.fl4_dport, false, false);
+			    fl.fl4_dport, false, false, 0);
 	rcu_read_unlock_bh();
 	return 0;
 
@@ -233,7 +233,7 @@ static struct dst_entry *route6(struct wg_device *wg, struct sock *sock,
 		fl->saddr = in6addr_any;
 		*src_stale = true;
 	}
-	dst = ipv6_stub->ipv6_dst_lookup_flow(net, sock, fl, NULL);
+	dst = ip6_dst_lookup_flow(net, sock, fl, NULL);
 	if (IS_ERR(dst)) {
 		net_dbg_ratelimited("%s: no route to %pISpfsc, error %ld\n",
 				    wg->dev->name, &endpoint->addr, PTR_ERR(dst));
@@ -287,7 +287,7 @@ static int send6(struct wg_device *wg, struct sk_buff *skb,
 	/* No device: the data path counts its own statistics. */
 	udp_tunnel6_xmit_skb(dst, sock, skb, NULL, &fl.saddr, &fl.daddr, ds,
 			     ip6_dst_hoplimit(dst), 0, fl.fl6_sport,
-			     fl.fl6_dport, false);
+			     fl.fl6_dport, false, 0);
 	rcu_read_unlock_bh();
 	return 0;
 
@@ -523,7 +523,7 @@ static void make_tunnel_socket(struct net *net, struct socket *sock,
 		.encap_rcv = wg_receive,
 	};
 
-	setup_udp_tunnel_sock(net, sock, &cfg);
+	setup_udp_tunnel_sock(net, sock->sk, &cfg);
 }
 
 /*
@@ -582,7 +582,7 @@ int wg_socket_init(struct wg_device *wg, u16 port)
 static void release_socket(struct sock *sk)
 {
 	if (sk)
-		udp_tunnel_sock_release(sk->sk_socket);
+		udp_tunnel_sock_release(sk);
 }
 
 void wg_socket_reinit(struct wg_device *wg, struct sock *new4,

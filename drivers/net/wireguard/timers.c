@@ -53,7 +53,7 @@ static unsigned long rekey_jitter(void)
 
 static void expired_retransmit_handshake(struct timer_list *timer)
 {
-	struct wg_peer *peer = from_timer(peer, timer,
+	struct wg_peer *peer = timer_container_of(peer, timer,
 					  timer_retransmit_handshake);
 
 	if (peer->timer_handshake_attempts > MAX_TIMER_HANDSHAKES) {
@@ -85,7 +85,7 @@ static void expired_retransmit_handshake(struct timer_list *timer)
 
 static void expired_send_keepalive(struct timer_list *timer)
 {
-	struct wg_peer *peer = from_timer(peer, timer, timer_send_keepalive);
+	struct wg_peer *peer = timer_container_of(peer, timer, timer_send_keepalive);
 
 	wg_packet_send_keepalive(peer);
 	/* More data came in while this timer was pending: answer it too. */
@@ -98,7 +98,7 @@ static void expired_send_keepalive(struct timer_list *timer)
 
 static void expired_new_handshake(struct timer_list *timer)
 {
-	struct wg_peer *peer = from_timer(peer, timer, timer_new_handshake);
+	struct wg_peer *peer = timer_container_of(peer, timer, timer_new_handshake);
 
 	netdev_dbg(peer->device->dev,
 		   "peer %llu: sent data %d seconds ago without an answer, new handshake\n",
@@ -110,7 +110,7 @@ static void expired_new_handshake(struct timer_list *timer)
 
 static void expired_zero_key_material(struct timer_list *timer)
 {
-	struct wg_peer *peer = from_timer(peer, timer, timer_zero_key_material);
+	struct wg_peer *peer = timer_container_of(peer, timer, timer_zero_key_material);
 
 	/*
 	 * Clearing takes locks that may sleep, so it goes to a worker, which
@@ -141,7 +141,7 @@ static void clear_peer_keys(struct work_struct *work)
 
 static void expired_persistent_keepalive(struct timer_list *timer)
 {
-	struct wg_peer *peer = from_timer(peer, timer,
+	struct wg_peer *peer = timer_container_of(peer, timer,
 					  timer_persistent_keepalive);
 
 	/* The interval may have been turned off since the timer was armed. */
