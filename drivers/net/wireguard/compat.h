@@ -11,6 +11,7 @@
 #include <linux/version.h>
 #include <linux/netdevice.h>
 #include <linux/timer.h>
+#include <linux/workqueue.h>
 #include <crypto/blake2s.h>
 #include <net/genetlink.h>
 #include <net/ipv6.h>
@@ -18,6 +19,14 @@
 #include <net/udp_tunnel.h>
 #if KERNEL_VERSION(6, 5, 0) <= LINUX_VERSION_CODE
 #include <net/gso.h>	/* skb_gso_segment(), in netdevice.h before */
+#endif
+
+/*
+ * Since 6.17 a workqueue says whether it is per-CPU; the newest kernels warn
+ * when it says neither that nor WQ_UNBOUND.  Before, per-CPU was the default.
+ */
+#if KERNEL_VERSION(6, 17, 0) > LINUX_VERSION_CODE
+#define WQ_PERCPU 0
 #endif
 
 /* from_timer() was renamed in 6.16. */

@@ -183,14 +183,14 @@ static int wg_alloc_queues(struct wg_device *wg)
 	int ret;
 
 	wg->handshake_receive_wq = alloc_workqueue("wg-kex-%s",
-						   WQ_CPU_INTENSIVE | WQ_FREEZABLE,
-						   0, dev->name);
+						   WQ_PERCPU | WQ_CPU_INTENSIVE |
+						   WQ_FREEZABLE, 0, dev->name);
 	wg->handshake_send_wq = alloc_workqueue("wg-kex-%s",
 						WQ_UNBOUND | WQ_FREEZABLE, 0,
 						dev->name);
 	wg->packet_crypt_wq = alloc_workqueue("wg-crypt-%s",
-					      WQ_CPU_INTENSIVE | WQ_MEM_RECLAIM,
-					      0, dev->name);
+					      WQ_PERCPU | WQ_CPU_INTENSIVE |
+					      WQ_MEM_RECLAIM, 0, dev->name);
 	if (!wg->handshake_receive_wq || !wg->handshake_send_wq ||
 	    !wg->packet_crypt_wq)
 		return -ENOMEM;
