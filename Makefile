@@ -6,6 +6,16 @@
 SHELL := /bin/bash
 TOP := $(abspath .)
 KVER ?= $(shell . $(TOP)/selftests/wireguard/qemu/kver.sh && wg_default_kver)
+# A kernel whose headers are only in the trixie build root (the newest ones,
+# see selftests/wireguard/trixie-root.sh) is built for inside that root.
+TRIXIE ?= $(TOP)/build/trixie
+ifeq ($(wildcard /lib/modules/$(KVER)/build/Makefile)$(KDIR),)
+ifneq ($(wildcard $(TRIXIE)/usr/src/linux-headers-$(KVER)/Makefile),)
+KDIR := /usr/src/linux-headers-$(KVER)
+IN_ROOT := $(TOP)/selftests/wireguard/trixie-root.sh exec env MAKEFLAGS="$(MAKEFLAGS)"
+ROOT_PREFIX := $(TRIXIE)
+endif
+endif
 KDIR ?= /lib/modules/$(KVER)/build
 DEBUG ?= 0
 # W=1 by default: the module must stay free of its extra warnings.
@@ -26,7 +36,7 @@ all: module wg
 # sources, so that builds for several kernels never share objects.
 tree:
 	@test -n "$(KVER)" || { echo "No Debian 6.12 kernel headers found: run 'make deps' or give KVER=" >&2; exit 1; }
-	@test -e $(KDIR)/Makefile || { echo "No kernel build tree at $(KDIR): install linux-headers-$(KVER) or give KDIR=" >&2; exit 1; }
+	@test -e $(ROOT_PREFIX)$(KDIR)/Makefile || { echo "No kernel build tree at $(KDIR): install linux-headers-$(KVER), run 'make deps' or give KDIR=" >&2; exit 1; }
 	@mkdir -p $(MODDIR)/selftest
 	@for f in $(DRIVER)/*.[ch] $(DRIVER)/Makefile $(DRIVER)/Kconfig; do \
 		ln -sf $$f $(MODDIR)/; done
@@ -34,7 +44,7 @@ tree:
 	@find -L $(MODDIR) -maxdepth 2 -type l -exec rm -f {} +
 
 module: tree
-	$(MAKE) $(KBUILD_ARGS) modules
+	$(IN_ROOT) $(MAKE) $(KBUILD_ARGS) modules
 	@echo "Built $(MODDIR)/wireguard.ko for $(KVER)$(if $(filter 1,$(DEBUG)), (debug))"
 
 wg:

@@ -2,10 +2,20 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # `make check`: installs what is missing, builds for every kernel, runs the
-# userspace tests and the VM selftests on Debian's 6.12 and 6.1, and ends
-# with "N passed, N failed[, N skipped]".  Exit status non-zero on failure.
+# userspace tests and the VM selftests on Debian's 6.12 and 6.1, a part of
+# them on the newest kernel (trixie-backports, built in the trixie root),
+# and ends with "N passed, N failed[, N skipped]".  Exit status non-zero on
+# failure.
 #
-#   WG_CHECK_KERNELS="6.12 6.1"   the kernel series to test (default both)
+#   WG_CHECK_KERNELS="6.12 6.1"   the kernel series to run the whole suite on
+#   WG_CHECK_NEWEST="7"           the series of the newest-kernel lane ("" for
+#                                 none): W=1 build and WG_CHECK_NEWEST_TESTS
+#   WG_CHECK_NEWEST_TESTS="netns.sh config.sh tunnel.sh interop.sh"
+#                                 the part of the suite run there: the scripts
+#                                 that go through every interface compat.h
+#                                 maps (rtnl newlink and netns, genetlink,
+#                                 the UDP tunnel and IPv6 route helpers,
+#                                 timers, BLAKE2s against wireguard-go)
 #   WG_CHECK_QUICK=1              skip the slow static checks
 set -u
 
@@ -88,8 +98,18 @@ for series in ${WG_CHECK_KERNELS:-6.12 6.1}; do
 	kvers+=("$k")
 done
 
+newest=()
+for series in ${WG_CHECK_NEWEST-7}; do
+	k=$(wg_newest_kver "$series")
+	if [ -z "$k" ]; then
+		fail "no $series kernel with headers in the trixie root (selftests/wireguard/trixie-root.sh)"
+		continue
+	fi
+	newest+=("$k")
+done
+
 echo "== build"
-for k in "${kvers[@]}"; do
+for k in "${kvers[@]}" "${newest[@]}"; do
 	step "module builds for $k with W=1 and no warnings" build-$k.log \
 		no_warnings "$results/build-$k.log" make -s module KVER="$k" W=1
 done
@@ -137,6 +157,35 @@ for k in "${kvers[@]}"; do
 	done
 	if [ "$rc" = 0 ]; then
 		pass "VM run on $k ($((SECONDS - t0))s)"
+	else
+		fail "VM run on $k exited $rc ($((SECONDS - t0))s), console: $results/console-$k.log"
+	fi
+done
+
+# The newest kernels: the part of the suite that crosses compat.h, with
+# config.sh's large set at 16,384 prefixes (the netlink paths are the same
+# as at 130,560; the whole-size run is the 6.12 lane's).
+for k in "${newest[@]}"; do
+	mod=$top/build/$k/wireguard/wireguard.ko
+	if [ ! -e "$mod" ]; then
+		fail "VM selftests on $k: no module was built"
+		continue
+	fi
+	out=$results/vm-$k
+	t0=$SECONDS
+	# shellcheck disable=SC2086 # a list of script names
+	selftests/wireguard/qemu/run-vm.sh -q -k "$k" -t 1200 -m 4G -o "$out" \
+		-l "$results/console-$k.log" -- "${short[@]}" CONFIG_PAIRS=8192 \
+		bash selftests/wireguard/run-tests.sh "$mod" \
+		${WG_CHECK_NEWEST_TESTS:-netns.sh config.sh tunnel.sh interop.sh}
+	rc=$?
+	for tap in "$out"/*.tap; do
+		[ -e "$tap" ] || continue
+		echo "   $(basename "$tap") on $k"
+		count_tap "$tap"
+	done
+	if [ "$rc" = 0 ]; then
+		pass "VM run on $k, part of the suite ($((SECONDS - t0))s)"
 	else
 		fail "VM run on $k exited $rc ($((SECONDS - t0))s), console: $results/console-$k.log"
 	fi

@@ -35,7 +35,7 @@ static bool older_than(u64 then_ns, unsigned int seconds)
 static void hash_label_key(u8 out[NOISE_SYMMETRIC_KEY_LEN], const char *label,
 			   const u8 public_key[NOISE_PUBLIC_KEY_LEN])
 {
-	struct blake2s_state hash;
+	struct blake2s_ctx hash;
 
 	blake2s_init(&hash, NOISE_SYMMETRIC_KEY_LEN);
 	blake2s_update(&hash, label, strlen(label));
@@ -62,7 +62,7 @@ static struct message_macs *macs_of(const void *message, size_t len)
 static void mac_over(u8 mac[COOKIE_LEN], const void *message, size_t covered,
 		     const u8 *key, size_t key_len)
 {
-	blake2s(mac, message, key, COOKIE_LEN, covered, key_len);
+	blake2s(key, key_len, message, covered, mac, COOKIE_LEN);
 }
 
 static void mac1_of(u8 mac1[COOKIE_LEN], const void *message, size_t len,
@@ -92,7 +92,7 @@ static void mint_cookie(struct wg_cookie_mint *mint, struct sk_buff *skb,
 			u8 cookie[COOKIE_LEN])
 {
 	__be16 port = udp_hdr(skb)->source;
-	struct blake2s_state mac;
+	struct blake2s_ctx mac;
 
 	spin_lock_bh(&mint->lock);
 	if (!mint->drawn_at || older_than(mint->drawn_at, COOKIE_SECRET_MAX_AGE)) {

@@ -240,9 +240,9 @@ static int alloc_workers(struct wg_device *wg)
 {
 	const char *name = wg->dev->name;
 
-	wg->data_wq = alloc_workqueue("wg-data-%s",
+	wg->data_wq = alloc_workqueue("wg-data-%s", WQ_PERCPU |
 				      WQ_CPU_INTENSIVE | WQ_MEM_RECLAIM, 0, name);
-	wg->handshake_wq = alloc_workqueue("wg-hs-%s",
+	wg->handshake_wq = alloc_workqueue("wg-hs-%s", WQ_PERCPU |
 					   WQ_CPU_INTENSIVE | WQ_FREEZABLE, 0, name);
 	if (!wg->data_wq || !wg->handshake_wq)
 		return -ENOMEM;
@@ -368,21 +368,23 @@ static void wg_setup(struct net_device *dev)
 	wg_allowedips_init(&wg->peer_allowedips);
 }
 
-static int wg_newlink(struct net *src_net, struct net_device *dev,
-		      struct nlattr *tb[], struct nlattr *data[],
+static int wg_newlink(struct net_device *dev,
+		      struct rtnl_newlink_params *params,
 		      struct netlink_ext_ack *extack)
 {
 	struct wg_device *wg = netdev_priv(dev);
 
-	wg->creating_net = src_net;
+	wg->creating_net = params->src_net;
 	return register_netdevice(dev);
 }
+
+WG_COMPAT_NEWLINK(wg_newlink);
 
 static struct rtnl_link_ops link_ops __read_mostly = {
 	.kind		= KBUILD_MODNAME,
 	.priv_size	= sizeof(struct wg_device),
 	.setup		= wg_setup,
-	.newlink	= wg_newlink,
+	.newlink	= wg_compat_newlink(wg_newlink),
 };
 
 /*

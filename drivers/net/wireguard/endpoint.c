@@ -27,10 +27,10 @@
 #include <net/inet_sock.h>
 #include <net/ip.h>
 #include <net/ipv6.h>
-#include <net/ipv6_stubs.h>
 #include <net/route.h>
 
 #include "allowedips.h"
+#include "compat.h"
 #include "device.h"
 #include "endpoint.h"
 #include "peer.h"
@@ -321,12 +321,12 @@ static int route6(struct wg_device *wg, const struct wg_path *path,
 		     ipv6_chk_addr(net, &path->local.ip6, NULL, 0);
 	if (with_local)
 		fl->saddr = path->local.ip6;
-	dst = ipv6_stub->ipv6_dst_lookup_flow(net, route->sock, fl, NULL);
+	dst = ip6_dst_lookup_flow(net, route->sock, fl, NULL);
 	if (with_local && (IS_ERR(dst) || !leaves_by_arrival(path, dst->dev))) {
 		if (!IS_ERR(dst))
 			dst_release(dst);
 		flow6_init(fl, path, &in6addr_any, route->sock, mark);
-		dst = ipv6_stub->ipv6_dst_lookup_flow(net, route->sock, fl, NULL);
+		dst = ip6_dst_lookup_flow(net, route->sock, fl, NULL);
 	}
 	if (IS_ERR(dst))
 		return PTR_ERR(dst);

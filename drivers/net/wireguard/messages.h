@@ -14,6 +14,8 @@
 #include <crypto/chacha20poly1305.h>
 #include <crypto/curve25519.h>
 
+#include "compat.h"
+
 enum noise_lengths {
 	NOISE_PUBLIC_KEY_LEN = CURVE25519_KEY_SIZE,
 	NOISE_SYMMETRIC_KEY_LEN = CHACHA20POLY1305_KEY_SIZE,
@@ -37,9 +39,17 @@ enum counter_values {
 	COUNTER_WINDOW_SIZE = COUNTER_BITS_TOTAL - COUNTER_REDUNDANT_BITS
 };
 
-enum limits {
+/*
+ * The 64-bit counter limits have an enum of their own: since gcc 13 every
+ * constant of an enum that holds one takes its 64-bit type, and the times
+ * below would no longer print with %d.
+ */
+enum message_limits {
 	REKEY_AFTER_MESSAGES = 1ULL << 60,
-	REJECT_AFTER_MESSAGES = U64_MAX - COUNTER_WINDOW_SIZE - 1,
+	REJECT_AFTER_MESSAGES = U64_MAX - COUNTER_WINDOW_SIZE - 1
+};
+
+enum limits {
 	REKEY_TIMEOUT = 5,
 	REKEY_TIMEOUT_JITTER_MAX_JIFFIES = HZ / 3,
 	REKEY_AFTER_TIME = 120,

@@ -29,7 +29,7 @@ static void hmac(u8 out[NOISE_HASH_LEN], const u8 key[NOISE_HASH_LEN],
 		 const u8 *a, size_t a_len, const u8 *b, size_t b_len)
 {
 	u8 padded[BLAKE2S_BLOCK_SIZE], inner[NOISE_HASH_LEN];
-	struct blake2s_state hash;
+	struct blake2s_ctx hash;
 	int i;
 
 	for (i = 0; i < BLAKE2S_BLOCK_SIZE; ++i)
@@ -82,7 +82,7 @@ static struct noise_symmetric_state protocol_start __ro_after_init;
 static void mix_hash(struct noise_symmetric_state *s, const u8 *data,
 		     size_t len)
 {
-	struct blake2s_state hash;
+	struct blake2s_ctx hash;
 
 	blake2s_init(&hash, NOISE_HASH_LEN);
 	blake2s_update(&hash, s->hash, NOISE_HASH_LEN);
@@ -95,8 +95,8 @@ void __init wg_noise_init(void)
 	struct noise_symmetric_state *s = &protocol_start;
 
 	/* The strings go in without their NULs. */
-	blake2s(s->chaining_key, construction, NULL, NOISE_HASH_LEN,
-		sizeof(construction) - 1, 0);
+	blake2s(NULL, 0, construction, sizeof(construction) - 1,
+		s->chaining_key, NOISE_HASH_LEN);
 	memcpy(s->hash, s->chaining_key, NOISE_HASH_LEN);
 	mix_hash(s, identifier, sizeof(identifier) - 1);
 }

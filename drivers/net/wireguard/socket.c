@@ -25,10 +25,10 @@
 #include <net/inet_sock.h>
 #include <net/ip.h>
 #include <net/ipv6.h>
-#include <net/ipv6_stubs.h>
 #include <net/route.h>
 #include <net/udp_tunnel.h>
 
+#include "compat.h"
 #include "device.h"
 #include "endpoint.h"
 #include "messages.h"
@@ -72,7 +72,7 @@ static void xmit(struct wg_route *route, struct sk_buff *skb, u8 ds)
 				    route->sock, skb,
 				    fl->saddr, fl->daddr, ds,
 				    ip4_dst_hoplimit(route->dst), 0,
-				    fl->fl4_sport, fl->fl4_dport, false, false);
+				    fl->fl4_sport, fl->fl4_dport, false, false, 0);
 		return;
 	}
 #if IS_ENABLED(CONFIG_IPV6)
@@ -84,7 +84,7 @@ static void xmit(struct wg_route *route, struct sk_buff *skb, u8 ds)
 		udp_tunnel6_xmit_skb(route->dst, route->sock, skb, NULL,
 				     &fl->saddr, &fl->daddr, ds,
 				     ip6_dst_hoplimit(route->dst), 0,
-				     fl->fl6_sport, fl->fl6_dport, false);
+				     fl->fl6_sport, fl->fl6_dport, false, 0);
 	}
 #endif
 }
@@ -222,7 +222,7 @@ static void make_tunnel_socket(struct net *net, struct socket *sock,
 		.encap_rcv = wg_receive,
 	};
 
-	setup_udp_tunnel_sock(net, sock, &cfg);
+	setup_udp_tunnel_sock(net, sock->sk, &cfg);
 }
 
 /*
@@ -281,7 +281,7 @@ int wg_socket_open(struct wg_device *wg, u16 port)
 static void release_socket(struct sock *sk)
 {
 	if (sk)
-		udp_tunnel_sock_release(sk->sk_socket);
+		udp_tunnel_sock_release(sk);
 }
 
 void wg_socket_swap(struct wg_device *wg, struct sock *new4,

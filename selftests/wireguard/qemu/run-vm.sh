@@ -15,7 +15,9 @@
 #     -l LOGFILE   console log (default: build/vm/console-KVER.*.log, kept
 #                  only on failure)
 #     -o OUTDIR    host directory mounted read-write at /mnt/out in the guest
-#     -K KERNEL    boot this bzImage instead of /boot/vmlinuz-KVER
+#     -K KERNEL    boot this bzImage instead of /boot/vmlinuz-KVER (or,
+#                  without that, /lib/modules/KVER/vmlinuz: where the newest
+#                  kernels that trixie-root.sh unpacks have theirs)
 #     -a ARGS      extra kernel command line arguments
 #     -q           do not stream the console, only print it on failure
 #
@@ -49,7 +51,7 @@ while getopts "k:t:m:c:l:o:K:a:q" opt; do
 	K) kernel=$OPTARG ;;
 	a) extra=$OPTARG ;;
 	q) quiet=1 ;;
-	*) sed -n '4,22p' "$0" >&2; exit 2 ;;
+	*) sed -n '4,24p' "$0" >&2; exit 2 ;;
 	esac
 done
 shift $((OPTIND - 1))
@@ -59,9 +61,12 @@ if [ $# -eq 0 ]; then
 	exit 2
 fi
 [ -n "$kver" ] || kver=$(wg_default_kver)
-[ -n "$kernel" ] || kernel=/boot/vmlinuz-$kver
+if [ -z "$kernel" ]; then
+	kernel=/boot/vmlinuz-$kver
+	[ -r "$kernel" ] || [ ! -r "/lib/modules/$kver/vmlinuz" ] || kernel=/lib/modules/$kver/vmlinuz
+fi
 if [ ! -r "$kernel" ]; then
-	echo "run-vm.sh: no kernel image $kernel (install linux-image-$kver?)" >&2
+	echo "run-vm.sh: no kernel image $kernel (install linux-image-$kver, or run install-deps.sh for the newest?)" >&2
 	exit 2
 fi
 
