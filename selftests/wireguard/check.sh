@@ -7,7 +7,14 @@
 # and ends with "N passed, N failed[, N skipped]".  Exit status non-zero on
 # failure.
 #
-#   WG_CHECK_KERNELS="6.12 6.1"   the kernel series to run the whole suite on
+#   WG_CHECK_KERNELS="6.12 6.1"   the kernel series of the main lanes: the
+#                                 whole suite on the first, WG_CHECK_OLD_TESTS
+#                                 on the others
+#   WG_CHECK_OLD_TESTS="..."      the part of the suite run on the older
+#                                 kernels: all but wg-tool.sh, wg-compat.sh and
+#                                 blip.sh, which test userspace programs and
+#                                 the allowedips code, the same on every
+#                                 kernel; "all" for the whole suite
 #   WG_CHECK_NEWEST="7"           the series of the newest-kernel lane ("" for
 #                                 none): W=1 build and WG_CHECK_NEWEST_TESTS
 #   WG_CHECK_NEWEST_TESTS="netns.sh config.sh tunnel.sh interop.sh"
@@ -71,6 +78,14 @@ count_summary()
 	s=$(sed -nE 's/.*\b([0-9]+) skipped.*/\1/p' <<<"$line")
 	passed=$((passed + p)) failed=$((failed + f)) skipped=$((skipped + ${s:-0}))
 	echo "     ($line)"
+}
+
+# The time each VM script took, from run-tests.sh's lines in the console.
+script_times()
+{
+	[ -r "$1" ] || return 0
+	sed -n 's/.*# run-tests: \([^ ]*\) exit \([0-9]*\) after \([0-9]*\)s.*/\1 \3s/p' "$1" |
+		tr '\n' ' ' | sed 's/^/     times: /; s/ $/\n/'
 }
 
 no_warnings()
@@ -147,9 +162,16 @@ for k in "${kvers[@]}"; do
 	fi
 	out=$results/vm-$k
 	t0=$SECONDS
+	tests=()
+	if [ "$k" != "$main" ] && [ "${WG_CHECK_OLD_TESTS:-}" != all ]; then
+		# shellcheck disable=SC2206 # a list of script names
+		tests=(${WG_CHECK_OLD_TESTS:-netns.sh config.sh tunnel.sh counters.sh interop.sh paths.sh routing.sh fuzz-netlink.sh fuzz-packets.sh stress.sh})
+	fi
 	selftests/wireguard/qemu/run-vm.sh -q -k "$k" -t 1800 -m 4G -o "$out" \
-		-l "$results/console-$k.log" -- "${short[@]}" bash selftests/wireguard/run-tests.sh "$mod"
+		-l "$results/console-$k.log" -- "${short[@]}" bash selftests/wireguard/run-tests.sh "$mod" \
+		"${tests[@]}"
 	rc=$?
+	script_times "$results/console-$k.log"
 	for tap in "$out"/*.tap; do
 		[ -e "$tap" ] || continue
 		echo "   $(basename "$tap") on $k"
@@ -179,6 +201,7 @@ for k in "${newest[@]}"; do
 		bash selftests/wireguard/run-tests.sh "$mod" \
 		${WG_CHECK_NEWEST_TESTS:-netns.sh config.sh tunnel.sh interop.sh}
 	rc=$?
+	script_times "$results/console-$k.log"
 	for tap in "$out"/*.tap; do
 		[ -e "$tap" ] || continue
 		echo "   $(basename "$tap") on $k"
