@@ -154,22 +154,25 @@ echo "== selftests in the VM"
 # The hostile-input and stress tests in their short form; their defaults (the
 # full form) are for make check-debug and for running them by hand.
 short=(env NLFUZZ_SECONDS=20 NLFUZZ_COUNT=8000 PKTFUZZ_COUNT=60 STRESS_SECONDS=20 STRESS_SPOKES=16 STRESS_FAKES=32)
-for k in "${kvers[@]}"; do
+# vm_lane KVER LIMIT WHAT ENV... -- [TEST...]: the VM selftests on one
+# kernel (the whole suite without TESTs), their TAP counted, and the lane
+# itself passing when the VM run did.
+vm_lane()
+{
+	local k=$1 limit=$2 what=$3 mod out rc t0=$SECONDS tap
+	shift 3
+	local env=()
+	while [ $# -gt 0 ] && [ "$1" != -- ]; do env+=("$1"); shift; done
+	shift
 	mod=$top/build/$k/wireguard/wireguard.ko
 	if [ ! -e "$mod" ]; then
 		fail "VM selftests on $k: no module was built"
-		continue
+		return
 	fi
 	out=$results/vm-$k
-	t0=$SECONDS
-	tests=()
-	if [ "$k" != "$main" ] && [ "${WG_CHECK_OLD_TESTS:-}" != all ]; then
-		# shellcheck disable=SC2206 # a list of script names
-		tests=(${WG_CHECK_OLD_TESTS:-netns.sh config.sh tunnel.sh counters.sh interop.sh paths.sh routing.sh fuzz-netlink.sh fuzz-packets.sh stress.sh})
-	fi
-	selftests/wireguard/qemu/run-vm.sh -q -k "$k" -t 1800 -m 4G -o "$out" \
-		-l "$results/console-$k.log" -- "${short[@]}" bash selftests/wireguard/run-tests.sh "$mod" \
-		"${tests[@]}"
+	selftests/wireguard/qemu/run-vm.sh -q -k "$k" -t "$limit" -m 4G -o "$out" \
+		-l "$results/console-$k.log" -- "${short[@]}" "${env[@]}" \
+		bash selftests/wireguard/run-tests.sh "$mod" "$@"
 	rc=$?
 	script_times "$results/console-$k.log"
 	for tap in "$out"/*.tap; do
@@ -178,9 +181,19 @@ for k in "${kvers[@]}"; do
 		count_tap "$tap"
 	done
 	if [ "$rc" = 0 ]; then
-		pass "VM run on $k ($((SECONDS - t0))s)"
+		pass "VM run on $k, $what ($((SECONDS - t0))s)"
 	else
 		fail "VM run on $k exited $rc ($((SECONDS - t0))s), console: $results/console-$k.log"
+	fi
+}
+
+old_tests="netns.sh config.sh tunnel.sh counters.sh interop.sh paths.sh routing.sh fuzz-netlink.sh fuzz-packets.sh stress.sh"
+for k in "${kvers[@]}"; do
+	if [ "$k" = "$main" ] || [ "${WG_CHECK_OLD_TESTS:-}" = all ]; then
+		vm_lane "$k" 1800 "the whole suite" --
+	else
+		# shellcheck disable=SC2086 # a list of script names
+		vm_lane "$k" 1800 "the kernel-facing part" -- ${WG_CHECK_OLD_TESTS:-$old_tests}
 	fi
 done
 
@@ -188,30 +201,9 @@ done
 # config.sh's large set at 16,384 prefixes (the netlink paths are the same
 # as at 130,560; the whole-size run is the 6.12 lane's).
 for k in "${newest[@]}"; do
-	mod=$top/build/$k/wireguard/wireguard.ko
-	if [ ! -e "$mod" ]; then
-		fail "VM selftests on $k: no module was built"
-		continue
-	fi
-	out=$results/vm-$k
-	t0=$SECONDS
 	# shellcheck disable=SC2086 # a list of script names
-	selftests/wireguard/qemu/run-vm.sh -q -k "$k" -t 1200 -m 4G -o "$out" \
-		-l "$results/console-$k.log" -- "${short[@]}" CONFIG_PAIRS=8192 \
-		bash selftests/wireguard/run-tests.sh "$mod" \
+	vm_lane "$k" 1200 "part of the suite" CONFIG_PAIRS=8192 -- \
 		${WG_CHECK_NEWEST_TESTS:-netns.sh config.sh tunnel.sh interop.sh}
-	rc=$?
-	script_times "$results/console-$k.log"
-	for tap in "$out"/*.tap; do
-		[ -e "$tap" ] || continue
-		echo "   $(basename "$tap") on $k"
-		count_tap "$tap"
-	done
-	if [ "$rc" = 0 ]; then
-		pass "VM run on $k, part of the suite ($((SECONDS - t0))s)"
-	else
-		fail "VM run on $k exited $rc ($((SECONDS - t0))s), console: $results/console-$k.log"
-	fi
 done
 
 if [ -n "$main" ]; then

@@ -265,6 +265,7 @@ static int cmd_set(int id, int argc, char **argv)
 
 struct dump_counts {
 	unsigned long messages, interrupted, peers, allowedips;
+	long peer_limit;	/* WGDEVICE_A_PEER_LIMIT, -1 when absent */
 };
 
 static void count_peers(const struct nlattr *peers, struct dump_counts *counts)
@@ -280,30 +281,24 @@ static void count_peers(const struct nlattr *peers, struct dump_counts *counts)
 	}
 }
 
-static int cmd_dump(int id, int argc, char **argv)
+/* Reads the whole dump of @ifname into @counts; 0, or 1 when refused. */
+static int dump_device(int id, const char *ifname, long slow_ms,
+		       struct dump_counts *counts)
 {
-	struct dump_counts counts = { 0 };
 	struct genlmsghdr *genl;
 	struct nlmsghdr *nlh;
 	struct nlattr *attr;
-	long slow_ms = 0;
 	bool done = false;
 	int len;
 
-	if (argc < 1) {
-		fprintf(stderr, "wgnl dump: IFACE needed\n");
-		return 2;
-	}
-	if (argc >= 3 && !strcmp(argv[1], "--slow"))
-		slow_ms = strtol(argv[2], NULL, 10);
-
+	*counts = (struct dump_counts){ .peer_limit = -1 };
 	nlh = mnl_nlmsg_put_header(buf);
 	nlh->nlmsg_type = id;
 	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | NLM_F_DUMP;
 	genl = mnl_nlmsg_put_extra_header(nlh, sizeof(*genl));
 	genl->cmd = WG_CMD_GET_DEVICE;
 	genl->version = WG_GENL_VERSION;
-	mnl_attr_put_strz(nlh, WGDEVICE_A_IFNAME, argv[0]);
+	mnl_attr_put_strz(nlh, WGDEVICE_A_IFNAME, ifname);
 	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0)
 		die("send");
 
@@ -323,14 +318,36 @@ static int cmd_dump(int id, int argc, char **argv)
 			}
 			if (nlh->nlmsg_type == NLMSG_ERROR)
 				return report_ack(nlh) ? 1 : 0;
-			counts.messages++;
+			counts->messages++;
 			if (nlh->nlmsg_flags & NLM_F_DUMP_INTR)
-				counts.interrupted++;
-			mnl_attr_for_each(attr, nlh, sizeof(struct genlmsghdr))
+				counts->interrupted++;
+			mnl_attr_for_each(attr, nlh, sizeof(struct genlmsghdr)) {
 				if (mnl_attr_get_type(attr) == WGDEVICE_A_PEERS)
-					count_peers(attr, &counts);
+					count_peers(attr, counts);
+				else if (mnl_attr_get_type(attr) == WGDEVICE_A_PEER_LIMIT &&
+					 mnl_attr_get_payload_len(attr) == 4)
+					counts->peer_limit = mnl_attr_get_u32(attr);
+			}
 		}
 	}
+	return 0;
+}
+
+static int cmd_dump(int id, int argc, char **argv)
+{
+	struct dump_counts counts;
+	long slow_ms = 0;
+	int ret;
+
+	if (argc < 1) {
+		fprintf(stderr, "wgnl dump: IFACE needed\n");
+		return 2;
+	}
+	if (argc >= 3 && !strcmp(argv[1], "--slow"))
+		slow_ms = strtol(argv[2], NULL, 10);
+	ret = dump_device(id, argv[0], slow_ms, &counts);
+	if (ret)
+		return ret;
 	printf("messages %lu interrupted %lu peers %lu allowedips %lu\n",
 	       counts.messages, counts.interrupted, counts.peers,
 	       counts.allowedips);
@@ -359,59 +376,25 @@ static int limit_set(int id, const char *ifname, unsigned long limit)
 	return report_ack((struct nlmsghdr *)buf) ? 1 : 0;
 }
 
-/* The limit is in the dump's first message, with the device's attributes. */
-static int limit_get(int id, const char *ifname)
-{
-	struct genlmsghdr *genl;
-	struct nlmsghdr *nlh;
-	struct nlattr *attr;
-	long limit = -1;
-	bool done = false;
-	int len;
-
-	nlh = mnl_nlmsg_put_header(buf);
-	nlh->nlmsg_type = id;
-	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | NLM_F_DUMP;
-	genl = mnl_nlmsg_put_extra_header(nlh, sizeof(*genl));
-	genl->cmd = WG_CMD_GET_DEVICE;
-	genl->version = WG_GENL_VERSION;
-	mnl_attr_put_strz(nlh, WGDEVICE_A_IFNAME, ifname);
-	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0)
-		die("send");
-	while (!done) {
-		len = mnl_socket_recvfrom(nl, buf, sizeof(buf));
-		if (len < 0)
-			die("recv");
-		for (nlh = (struct nlmsghdr *)buf; mnl_nlmsg_ok(nlh, len);
-		     nlh = mnl_nlmsg_next(nlh, &len)) {
-			if (nlh->nlmsg_type == NLMSG_DONE) {
-				done = true;
-				break;
-			}
-			if (nlh->nlmsg_type == NLMSG_ERROR)
-				return report_ack(nlh) ? 1 : 0;
-			mnl_attr_for_each(attr, nlh, sizeof(struct genlmsghdr))
-				if (mnl_attr_get_type(attr) == WGDEVICE_A_PEER_LIMIT &&
-				    mnl_attr_get_payload_len(attr) == 4)
-					limit = mnl_attr_get_u32(attr);
-		}
-	}
-	if (limit < 0)
-		printf("none\n");
-	else
-		printf("%ld\n", limit);
-	return 0;
-}
-
 static int cmd_limit(int id, int argc, char **argv)
 {
+	struct dump_counts counts;
+	int ret;
+
 	if (argc < 1) {
 		fprintf(stderr, "wgnl limit: IFACE needed\n");
 		return 2;
 	}
 	if (argc >= 2)
 		return limit_set(id, argv[0], strtoul(argv[1], NULL, 0));
-	return limit_get(id, argv[0]);
+	ret = dump_device(id, argv[0], 0, &counts);
+	if (ret)
+		return ret;
+	if (counts.peer_limit < 0)
+		printf("none\n");
+	else
+		printf("%ld\n", counts.peer_limit);
+	return 0;
 }
 
 int main(int argc, char **argv)
