@@ -63,13 +63,8 @@ check_known()
 
 # counter NETNS DEV NAME: a counter of /sys/class/net/DEV/statistics.
 counter() { ip netns exec "$1" cat "/sys/class/net/$2/statistics/$3"; }
-# udp_out NETNS: UDP datagrams sent over IPv4 and IPv6 in NETNS.
-udp_out()
-{
-	ip netns exec "$1" sh -c "awk '/^Udp:/ { n++ } /^Udp:/ && n == 2 { print \$5 }' /proc/net/snmp;
-				  awk '/^Udp6OutDatagrams/ { print \$2 }' /proc/net/snmp6" |
-		awk '{ s += $1 } END { print s + 0 }'
-}
+# (The UDP MIB counts no datagram a kernel tunnel sends: the outer packets
+# are counted on the links they leave by.)
 endpoint_of() { "$@" | cut -f2; }
 # wait_for SECONDS command...: until the command succeeds, at most SECONDS.
 wait_for()
@@ -123,16 +118,11 @@ done
 # --- IPv6 outer transport ------------------------------------------------------------
 wg1 set wg1 peer "$p2" endpoint "[::1]:10002"
 wg2 set wg2 peer "$p1" endpoint "[::1]:10001"
-ip1 link set wg1 down; ip1 link set wg1 up
-ip2 link set wg2 down; ip2 link set wg2 up
-out6() { ip netns exec "$netns0" awk '/^Udp6OutDatagrams/ { print $2 }' /proc/net/snmp6; }
-before=$(out6)
 check "IPv6 outer: ping 1 -> 2 over [::1]" n1 ping -c 2 -W 3 192.168.241.2
 check "IPv6 outer: ping 2 -> 1 over [::1]" n2 ping -c 1 -W 3 192.168.241.1
 check "IPv6 outer: IPv6 inner 1 -> 2" n1 ping -c 1 -W 3 fd00::2
-check "IPv6 outer: the datagrams went over UDP6" test "$(out6)" -gt "$((before + 3))"
-check "IPv6 outer: the endpoints stay [::1]" \
-	test "$(endpoint_of wg2 show wg2 endpoints)" = "[::1]:10001"
+check "IPv6 outer: the endpoints stay [::1] on both sides" \
+	test "$(endpoint_of wg2 show wg2 endpoints) $(endpoint_of wg1 show wg1 endpoints)" = "[::1]:10001 [::1]:10002"
 
 # --- roaming: a new address, then across families ---------------------------------------
 # wg2 learns wg1's endpoint from wg1's authenticated packets.  A datagram
@@ -241,9 +231,8 @@ ip1 link set wgself up
 n1 ping -c 1 -W 1 10.99.0.5 >/dev/null 2>&1
 sleep 2
 tx=$(counter "$netns1" wgself tx_packets)
-diag "wgself sent $tx packets, $(udp_out "$netns1") UDP datagrams in $netns1"
+diag "wgself sent $tx packets"
 check "loop through itself: tx_packets stays under 10" test "$tx" -lt 10
-check "loop through itself: UDP datagrams stay under 10" test "$(udp_out "$netns1")" -lt 10
 
 ip2 link add wga type wireguard
 ip2 link add wgb type wireguard
@@ -256,9 +245,8 @@ ip2 link set wgb up
 n2 ping -c 1 -W 1 10.97.0.5 >/dev/null 2>&1
 sleep 2
 txa=$(counter "$netns2" wga tx_packets) txb=$(counter "$netns2" wgb tx_packets)
-diag "wga sent $txa, wgb $txb packets, $(udp_out "$netns2") UDP datagrams in $netns2"
+diag "wga sent $txa, wgb $txb packets"
 check "loop through each other: tx_packets stay under 10 each" test "$txa" -lt 10 -a "$txb" -lt 10
-check "loop through each other: UDP datagrams stay under 20" test "$(udp_out "$netns2")" -lt 20
 
 # Between namespaces, over established sessions: wg1 in $netns1 and wg2 in
 # $netns2 over a veth, each with AllowedIPs 0.0.0.0/0, and then each side's
@@ -385,8 +373,6 @@ tx=$(counter "$netns1" wg1 tx_packets) vtx=$(counter "$netns1" veth1 tx_packets)
 diag "wg1 sent $tx packets, veth1 $vtx"
 check "policy routing: the outer packets left on veth1, none looped into wg1" \
 	test "$tx" -lt 12 -a "$vtx" -ge "$tx"
-check "policy routing: wg1 counted no transmit errors (no loop refused)" \
-	test "$(counter "$netns1" wg1 tx_errors)" = 0
 
 # --- ICMP errors ---------------------------------------------------------------------------------
 # A destination in wg2's AllowedIPs that wg2 cannot route: wg2 answers
@@ -440,13 +426,13 @@ for hex in $low_order; do
 		ok "low-order key ${hex:0:8}...: refused as a peer"
 		continue
 	fi
-	before=$(udp_out "$netns1")
+	before=$(counter "$netns1" lo tx_packets)
 	n1 ping -c 2 -i 0.5 -W 1 10.30.0.$((i + 1)) >/dev/null 2>&1
 	sleep 1
-	after=$(udp_out "$netns1")
+	after=$(counter "$netns1" lo tx_packets)
 	tx=$(wg1 show wg1 transfer | awk -v k="$key" '$1 == k { print $3 }')
 	hs=$(wg1 show wg1 latest-handshakes | awk -v k="$key" '$1 == k { print $2 }')
-	diag "${hex:0:8}: UDP out $before -> $after, peer tx ${tx:-?}, handshake ${hs:-?}"
+	diag "${hex:0:8}: lo tx_packets $before -> $after, peer tx ${tx:-?}, handshake ${hs:-?}"
 	check "low-order key ${hex:0:8}...: nothing is ever sent to it" \
 		test "$after" = "$before" -a "${tx:-x}" = 0 -a "${hs:-x}" = 0
 done
