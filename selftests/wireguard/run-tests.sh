@@ -17,7 +17,7 @@ shift
 # The suite, in order.  Each is a TAP script that sources lib.sh.
 # (One line: debug-kernel.sh reads it.)  The hostile-input and stress tests
 # size themselves from NLFUZZ_*, PKTFUZZ_* and STRESS_* (check.sh shortens them).
-TESTS=(netns.sh config.sh wg-tool.sh wg-compat.sh tunnel.sh counters.sh interop.sh paths.sh blip.sh fuzz-netlink.sh fuzz-packets.sh stress.sh)
+TESTS=(netns.sh config.sh wg-tool.sh wg-compat.sh tunnel.sh routing.sh counters.sh interop.sh paths.sh blip.sh fuzz-netlink.sh fuzz-packets.sh stress.sh)
 [ $# -gt 0 ] && TESTS=("$@")
 
 status=0
