@@ -97,6 +97,9 @@ guest()
 	return 0
 }
 
+# A transcript without the extack messages of refused requests.
+no_extack() { sed 's/^\(-- error: [^:]*\):.*/\1/'; }
+
 # TAP: each case of each stock transcript against ours (of the same
 # kernel when there is one, else of the newest).
 compare()
@@ -115,6 +118,12 @@ compare()
 			b=$(awk -v c="== $name" '$0 == c { on = 1; next } /^== / { on = 0 } on' "$ours")
 			if [ "$a" = "$b" ]; then
 				echo "ok $n - ${stock##*/}: $name"
+			elif [ "$(no_extack <<<"$a")" = "$(no_extack <<<"$b")" ] &&
+			     grep -q '^-- error: [^:]*: $' <<<"$a"; then
+				# Upstream before 6.19 checks these by hand and
+				# says nothing; its strict policy since, and ours,
+				# name the reason.  Same errno, same end state.
+				echo "ok $n - ${stock##*/}: $name # the stock module gives no extack message, ours does"
 			else
 				bad=$((bad + 1))
 				echo "not ok $n - ${stock##*/} and ${ours##*/} differ: $name"
