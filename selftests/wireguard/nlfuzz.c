@@ -809,6 +809,12 @@ static const char *parse_device_attr(const struct nlattr *attr, struct dev_state
 		if (!len_is(attr, KEY_LEN))
 			return "public key not 32 bytes";
 		break;
+	case WGDEVICE_A_PEER_LIMIT:	/* our extension */
+		if (!len_is(attr, 4))
+			return "peer limit not a u32";
+		if (mnl_attr_get_u32(attr) < 1 || mnl_attr_get_u32(attr) > 1U << 20)
+			return "peer limit out of range";
+		break;
 	case WGDEVICE_A_PEERS:
 		mnl_attr_for_each_nested(peer, attr)
 			if (!why)
