@@ -112,6 +112,14 @@ enum wgpeer_flag {
  *   RX_BYTES, TX_BYTES            u64; GET only
  *   ALLOWEDIPS                    nest, list of wgallowedip_attribute nests
  *   PROTOCOL_VERSION              u32; only 1 exists, 0 means "latest"
+ *   ENDPOINTS                     nest, list of wgendpoint_attribute nests:
+ *                                 the peer's candidate endpoints, most
+ *                                 preferred first (an extension of this
+ *                                 driver, see below)
+ *
+ * With ENDPOINTS, ENDPOINT keeps its meaning: on GET the active endpoint, on
+ * SET the same as an ENDPOINTS list of that one address.  A peer may not
+ * carry both on SET.
  */
 enum wgpeer_attribute {
 	WGPEER_A_UNSPEC,
@@ -125,6 +133,7 @@ enum wgpeer_attribute {
 	WGPEER_A_TX_BYTES,
 	WGPEER_A_ALLOWEDIPS,
 	WGPEER_A_PROTOCOL_VERSION,
+	WGPEER_A_ENDPOINTS,
 	__WGPEER_A_LAST
 };
 
@@ -154,5 +163,47 @@ enum wgallowedip_attribute {
 };
 
 #define WGALLOWEDIP_A_MAX (__WGALLOWEDIP_A_LAST - 1)
+
+/*
+ * Candidate endpoints (WGPEER_A_ENDPOINTS), an extension of this driver.  On
+ * SET the list replaces the peer's configured candidates, in order of
+ * preference; a candidate already configured keeps what was learnt about it.
+ * An empty list leaves the peer none (it is then reached only where it
+ * roams from).  At most WG_PEER_ENDPOINTS_MAX; more, a duplicate, or an
+ * address that is not AF_INET or AF_INET6 is refused with EINVAL and changes
+ * nothing.  On GET the list holds the configured candidates, then the
+ * address the peer roamed to if it is none of them.  A tool can tell whether
+ * the kernel knows the attribute from the family's policy
+ * (CTRL_CMD_GETPOLICY): kernels without it do not list WGPEER_A_ENDPOINTS.
+ */
+#define WG_PEER_ENDPOINTS_MAX 8
+
+enum wgendpoint_flag {
+	/* GET only: the endpoint the peer's packets are sent to. */
+	WGENDPOINT_F_ACTIVE = 1U << 0,
+	/* GET only: learnt from the network (roaming), not configured. */
+	WGENDPOINT_F_LEARNT = 1U << 1,
+	__WGENDPOINT_F_ALL = WGENDPOINT_F_ACTIVE | WGENDPOINT_F_LEARNT
+};
+
+/*
+ * Candidate endpoint attributes, inside each element of WGPEER_A_ENDPOINTS.
+ *
+ *   ADDR                 struct sockaddr_in or struct sockaddr_in6, as
+ *                        WGPEER_A_ENDPOINT; required on SET
+ *   FLAGS                u32, wgendpoint_flag bits; GET only
+ *   LAST_HANDSHAKE_TIME  struct __kernel_timespec, wall clock of the last
+ *                        handshake completed over this endpoint, zero when
+ *                        none; GET only
+ */
+enum wgendpoint_attribute {
+	WGENDPOINT_A_UNSPEC,
+	WGENDPOINT_A_ADDR,
+	WGENDPOINT_A_FLAGS,
+	WGENDPOINT_A_LAST_HANDSHAKE_TIME,
+	__WGENDPOINT_A_LAST
+};
+
+#define WGENDPOINT_A_MAX (__WGENDPOINT_A_LAST - 1)
 
 #endif /* _UAPI_WIREGUARD_H */
