@@ -49,6 +49,22 @@ run_case()
 	uwg show wg0 allowed-ips | sed "s|$A|A|; s|$B|B|; s|$C|C|" | sort
 }
 
+# A dump of peer A's 3000 prefixes, read part by part, during which `wg set
+# wg0 peer KEY allowed-ips LIST` runs once the first part is read (wgnl
+# --then): is the dump flagged NLM_F_DUMP_INTR, and how many prefixes does it
+# carry?
+dump_while_changing()
+{
+	local key=$1 list=$2 out intr ips
+	seq 0 2999 | awk '{ printf "%s10.200.%d.%d/32", (NR > 1 ? "," : ""), int($1 / 256), $1 % 256 }' >/tmp/ref-ips
+	uwg set wg0 peer "$A" allowed-ips "10.0.0.0/24,fd00::/64,$(cat /tmp/ref-ips)" || return 1
+	out=$(ip netns exec ref "$WGNL" dump wg0 --then \
+		"chroot $root wg set wg0 peer $key allowed-ips $list") || return 1
+	read -r _ _ _ intr _ _ _ ips <<<"$out"
+	echo "flagged $([ "$intr" -gt 0 ] && echo yes || echo no), $ips prefixes in the dump"
+	uwg set wg0 peer "$A" allowed-ips 10.0.0.0/24,fd00::/64
+}
+
 cases()
 {
 	local nl="ip netns exec ref $WGNL"
@@ -70,6 +86,9 @@ cases()
 	run_case "upstream wg: - and + in one set" uwg set wg0 peer "$A" allowed-ips -10.0.0.0/24,+10.4.0.0/24
 	run_case "upstream wg: -, foreign prefix" uwg set wg0 peer "$A" allowed-ips -10.1.0.0/24
 	run_case "upstream wg: plain list replaces" uwg set wg0 peer "$A" allowed-ips 10.5.0.0/24
+	run_case "dump while another peer changes" dump_while_changing "$B" 10.1.0.0/24,10.6.0.0/24
+	run_case "dump while the dumped peer gains a prefix" dump_while_changing "$A" +10.7.0.0/24
+	run_case "dump while the dumped peer loses a prefix" dump_while_changing "$A" -10.200.11.71/32
 	ip netns del ref 2>/dev/null
 }
 

@@ -12,8 +12,10 @@
  *	--addrlen N       send N bytes of address instead of 4 or 16
  *	--family N        send family N instead of the address's
  *	--protocol N      send WGPEER_A_PROTOCOL_VERSION N with the peer
- *   wgnl dump IFACE [--slow MS]
- *	prints "messages N interrupted N peers N allowedips N"
+ *   wgnl dump IFACE [--slow MS] [--then COMMAND]
+ *	prints "messages N interrupted N peers N allowedips N"; --slow waits MS
+ *	before each read, --then runs COMMAND (sh -c) once the first part of
+ *	the dump has been read, so that it changes the device mid-dump
  *   wgnl limit IFACE [N]
  *	sets WGDEVICE_A_PEER_LIMIT to N, or prints the device's ("none" when
  *	the kernel does not report one)
@@ -283,7 +285,7 @@ static void count_peers(const struct nlattr *peers, struct dump_counts *counts)
 
 /* Reads the whole dump of @ifname into @counts; 0, or 1 when refused. */
 static int dump_device(int id, const char *ifname, long slow_ms,
-		       struct dump_counts *counts)
+		       const char *then_cmd, struct dump_counts *counts)
 {
 	struct genlmsghdr *genl;
 	struct nlmsghdr *nlh;
@@ -329,23 +331,42 @@ static int dump_device(int id, const char *ifname, long slow_ms,
 					counts->peer_limit = mnl_attr_get_u32(attr);
 			}
 		}
+		/*
+		 * The kernel builds the next part as this one is read, so a
+		 * change made now shows from the part after next: a dump that
+		 * is to see it needs three parts or more.
+		 */
+		if (then_cmd && !done) {
+			if (system(then_cmd) != 0)
+				fprintf(stderr, "wgnl dump: \"%s\" failed\n", then_cmd);
+			then_cmd = NULL;
+		}
 	}
 	return 0;
 }
 
 static int cmd_dump(int id, int argc, char **argv)
 {
+	const char *then_cmd = NULL;
 	struct dump_counts counts;
 	long slow_ms = 0;
-	int ret;
+	int i, ret;
 
 	if (argc < 1) {
 		fprintf(stderr, "wgnl dump: IFACE needed\n");
 		return 2;
 	}
-	if (argc >= 3 && !strcmp(argv[1], "--slow"))
-		slow_ms = strtol(argv[2], NULL, 10);
-	ret = dump_device(id, argv[0], slow_ms, &counts);
+	for (i = 1; i + 1 < argc; i += 2) {
+		if (!strcmp(argv[i], "--slow")) {
+			slow_ms = strtol(argv[i + 1], NULL, 10);
+		} else if (!strcmp(argv[i], "--then")) {
+			then_cmd = argv[i + 1];
+		} else {
+			fprintf(stderr, "wgnl dump: unknown option %s\n", argv[i]);
+			return 2;
+		}
+	}
+	ret = dump_device(id, argv[0], slow_ms, then_cmd, &counts);
 	if (ret)
 		return ret;
 	printf("messages %lu interrupted %lu peers %lu allowedips %lu\n",
@@ -387,7 +408,7 @@ static int cmd_limit(int id, int argc, char **argv)
 	}
 	if (argc >= 2)
 		return limit_set(id, argv[0], strtoul(argv[1], NULL, 0));
-	ret = dump_device(id, argv[0], 0, &counts);
+	ret = dump_device(id, argv[0], 0, NULL, &counts);
 	if (ret)
 		return ret;
 	if (counts.peer_limit < 0)
