@@ -54,18 +54,51 @@ step()
 	fi
 }
 
-# Counts the TAP results of one file.
+# count_tap FILE NAME: counts the TAP results of one script (NAME, for the
+# messages).  Each result counts on its own; besides, the file must hold a
+# plan ("1..N") that matches its results, so that a script cut short or one
+# that lost results fails under its name instead of passing with fewer.
+# run-tests.sh's own "not ok - SCRIPT exited with status N" is not a result
+# of the script and is not in its plan.
 count_tap()
 {
-	local file=$1 line
+	local file=$1 name=$2 line n=0 plan=
 	while IFS= read -r line; do
 		case $line in
-		"not ok"*) fail "${line#not ok }" ;;
-		"ok "*"# SKIP"*) skipped=$((skipped + 1)); echo "SKIP: ${line#ok }" ;;
-		"ok "*) passed=$((passed + 1)) ;;
+		"not ok - "*" exited with status "*) fail "${line#not ok - }" ;;
+		"not ok"*) n=$((n + 1)); fail "${line#not ok }" ;;
+		"ok "*"# SKIP"*) n=$((n + 1)); skipped=$((skipped + 1)); echo "SKIP: ${line#ok }" ;;
+		"ok "*) n=$((n + 1)); passed=$((passed + 1)) ;;
+		1..*) [[ $line =~ ^1\.\.[0-9]+$ ]] && plan=${line#1..} ;;
 		esac
 	done <"$file"
+	if [ -z "$plan" ]; then
+		fail "$name: no TAP plan: the script was cut short ($n results)"
+	elif [ "$plan" != "$n" ]; then
+		fail "$name: its plan says $plan results, it gave $n"
+	fi
 }
+
+# count_lane DIR WHERE SCRIPT...: the results of each scheduled script, from
+# DIR/SCRIPT.tap; a script without one (never ran, or the VM died before it)
+# fails by name.
+count_lane()
+{
+	local dir=$1 where=$2 t tap
+	shift 2
+	for t in "$@"; do
+		tap=$dir/${t%.sh}.tap
+		if [ ! -s "$tap" ]; then
+			fail "$t on $where: no results (it never ran, or the VM died first)"
+			continue
+		fi
+		echo "   $t on $where"
+		count_tap "$tap" "$t on $where"
+	done
+}
+
+# The whole suite, as run-tests.sh lists it.
+suite_tests() { sed -n 's/^TESTS=(\(.*\))$/\1/p' selftests/wireguard/run-tests.sh; }
 
 # Adds a "N passed, N failed[, N skipped]" summary printed by a sub-suite.
 count_summary()
@@ -159,7 +192,7 @@ short=(env NLFUZZ_SECONDS=20 NLFUZZ_COUNT=8000 PKTFUZZ_COUNT=60 STRESS_SECONDS=2
 # itself passing when the VM run did.
 vm_lane()
 {
-	local k=$1 limit=$2 what=$3 mod out rc t0=$SECONDS tap
+	local k=$1 limit=$2 what=$3 mod out rc t0=$SECONDS
 	shift 3
 	local env=()
 	while [ $# -gt 0 ] && [ "$1" != -- ]; do env+=("$1"); shift; done
@@ -175,11 +208,9 @@ vm_lane()
 		bash selftests/wireguard/run-tests.sh "$mod" "$@"
 	rc=$?
 	script_times "$results/console-$k.log"
-	for tap in "$out"/*.tap; do
-		[ -e "$tap" ] || continue
-		echo "   $(basename "$tap") on $k"
-		count_tap "$tap"
-	done
+	# shellcheck disable=SC2046 # the suite is a list of words
+	[ $# -gt 0 ] || set -- $(suite_tests)
+	count_lane "$out" "$k" "$@"
 	if [ "$rc" = 0 ]; then
 		pass "VM run on $k, $what ($((SECONDS - t0))s)"
 	else
@@ -216,9 +247,7 @@ if [ -n "$main" ]; then
 	else
 		fail "debug build: in-kernel self-tests on $main, console: $results/console-debug.log"
 	fi
-	for tap in "$out"/*.tap; do
-		[ -e "$tap" ] && count_tap "$tap"
-	done
+	count_lane "$out" "$main, debug build" selftest.sh
 fi
 
 echo "== done in $(($(date +%s) - start_all))s"

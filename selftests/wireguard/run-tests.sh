@@ -4,7 +4,9 @@
 # run-tests.sh MODULE [TEST...]: runs selftest scripts inside the VM, one after
 # the other, each with the module named in WG_MODULE and unloaded before it
 # starts.  Output of TEST goes to the console and, when the host gave an
-# output directory, to /mnt/out/TEST.tap.  Default: every test in TESTS.
+# output directory, its standard output to /mnt/out/TEST.tap: only what a
+# script prints on stdout is TAP, so a line on stderr that happens to start
+# with "ok " is not a result.  Default: every test in TESTS.
 #
 # WG_TEST_TIMEOUT: the seconds a script may take before it is killed (1500).
 #
@@ -32,7 +34,7 @@ for t in "${TESTS[@]}"; do
 	out=/dev/null
 	[ -d /mnt/out ] && out=/mnt/out/${t%.sh}.tap
 	start=$(date +%s)
-	timeout "${WG_TEST_TIMEOUT:-1500}" bash "$here/$t" 2>&1 | tee "$out"
+	timeout "${WG_TEST_TIMEOUT:-1500}" bash "$here/$t" | tee "$out"
 	rc=${PIPESTATUS[0]}
 	echo "# run-tests: $t exit $rc after $(($(date +%s) - start))s"
 	[ "$rc" = 0 ] || status=1
