@@ -83,12 +83,8 @@ check "pyroute2 reads it: one peer, $big prefixes, port 51000" \
 
 # A change made while a dump is read flags the dump: wgnl runs the change
 # once it has read the first part, so the parts after it are built on the
-# changed device.  A dump with no change in between is not flagged.
+# changed device (the quiet dump above is the case without a change).
 if [ -x "$WGNL" ]; then
-	n0 "$WGNL" dump wg0 >"$tmp/dump-calm.out"
-	read -r _ _ _ intr _ _ _ ips <"$tmp/dump-calm.out"
-	diag "dump, nothing changing: $(cat "$tmp/dump-calm.out")"
-	check "a dump with no change in between is not flagged" test "$intr" = 0
 	n0 "$WGNL" dump wg0 --then "$WG_REF set wg0 peer $peer_b allowed-ips 192.168.1.0/24" \
 		>"$tmp/dump-intr.out"
 	read -r _ _ _ intr _ _ _ ips <"$tmp/dump-intr.out"
