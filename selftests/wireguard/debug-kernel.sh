@@ -24,7 +24,8 @@
 #                              inversion planted in scratch copies are caught
 #
 # Environment:
-#   WG_DEBUG_TESTS="a.sh b.sh"  run only these scripts, in one full pass
+#   WG_DEBUG_TESTS="a.sh b.sh"  run only these scripts, in one pass: full, or
+#                               lean with WG_DEBUG_PASS=lean
 #   WG_DEBUG_FULL_TESTS="..."   the full pass's scripts (selftest.sh = the
 #                               in-kernel self-tests)
 #   WG_DEBUG_LIMIT=SECONDS      wall-clock limit of each VM (default 7200)
@@ -317,7 +318,11 @@ run_passes()
 	local tests=()
 	if [ -n "${WG_DEBUG_TESTS:-}" ]; then
 		read -r -a tests <<<"$WG_DEBUG_TESTS"
-		run_vm full "" "${tests[@]}"
+		if [ "${WG_DEBUG_PASS:-full}" = lean ]; then
+			run_vm lean "$lean_args" "${tests[@]}"
+		else
+			run_vm full "" "${tests[@]}"
+		fi
 		return
 	fi
 	# shellcheck disable=SC2046 # the list is words
