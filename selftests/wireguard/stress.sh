@@ -467,8 +467,16 @@ class Churn:
     def main(self):
         try:
             self.setup()
-            while not self.stopping():
+            # At least one step, and a mark once it is done: the churn's
+            # clock starts when every loop has made its first change.
+            marked = False
+            while True:
                 self.step()
+                if not marked:
+                    open(path("churned-%s" % self.name), "w").close()
+                    marked = True
+                if self.stopping():
+                    break
                 time.sleep(self.rng.uniform(0, self.cfg["pause"]))
             self.finish()
         except Exception:
@@ -1041,6 +1049,15 @@ loops="device rotate allowedips stable fakes"
 declare -A home=([device]=$netns1 [rotate]=$netns1 [allowedips]=$netns1 [stable]=$netns2 [fakes]=$netns1)
 for l in $loops; do
 	bg_start "churn-$l" "${home[$l]}" $PY "$tmp/stress.py" churn "$tmp" "$l"
+done
+# STRESS_SECONDS of churn from the moment every loop has made its first
+# change: on a slow kernel (the debug lane's) the loops take long to start,
+# and a fixed sleep from here once ended before some had done anything.
+for l in $loops; do
+	for _ in $(seq 1 600); do
+		[ -e "$tmp/churned-$l" ] && break
+		sleep 1
+	done
 done
 diag "setup took ${SECONDS}s; churning for ${STRESS_SECONDS}s: $nspokes spokes, up to $STRESS_FAKES fake peers, $STRESS_RATE packets/s each way"
 churn_start=$SECONDS

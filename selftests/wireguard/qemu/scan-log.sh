@@ -17,8 +17,12 @@
 # and kmemleak disabling itself, hung tasks, hard lockups, RCU stalls, list
 # corruption, ODEBUG, workqueue lockups, a device whose references never
 # drop ("unregister_netdevice: waiting for wg0 to become free") and failed
-# page allocations.
+# page allocations.  kmemleak saying it is disabled is no report when the
+# kernel command line asked for that (kmemleak=off, the debug lane's lean
+# pass).
 awk '
+/Command line:.*kmemleak=off/ { kmemleak_off = 1 }
+kmemleak_off && /kmemleak: Kernel memory leak detector disabled/ { next }
 /# run-tests: [^ ]+\.sh$/ { script = $NF }
 /\[ *[0-9]+\.[0-9][0-9][0-9][0-9][0-9][0-9]\] / && /(Oops|BUG:|WARNING:|kernel BUG|BUG [^ ]+ \((Not t|T)ainted|general protection fault|KASAN|UBSAN|KFENCE|possible circular locking|possible recursive locking|inconsistent lock state|suspicious RCU usage|lockdep is turned off|INFO: task .* blocked|blocked for more than [0-9]+ seconds|rcu_sched self-detected stall|rcu: INFO|unreferenced object|kmemleak: .*disabled|Kernel panic|refcount_t:|list_(add|del) corruption|ODEBUG|workqueue lockup|Watchdog detected hard LOCKUP|waiting for .* to become free|page allocation failure)/ && !/Lockdep is/ {
 	line = (script == "" ? "boot" : script) ": " $0
